@@ -1,0 +1,1 @@
+# core/engine.mk: rules for this part of the tree (included by Makefile.am).

@@ -1,0 +1,1 @@
+# doc/doc.mk: rules for this part of the tree (included by Makefile.am).

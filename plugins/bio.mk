@@ -1,0 +1,1 @@
+# plugins/bio.mk: rules for this part of the tree (included by Makefile.am).

@@ -1,0 +1,1 @@
+# plugins/nifti.mk: rules for this part of the tree (included by Makefile.am).

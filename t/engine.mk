@@ -1,0 +1,1 @@
+# t/engine.mk: rules for this part of the tree (included by Makefile.am).

@@ -1,0 +1,1 @@
+# t/nifti.mk: rules for this part of the tree (included by Makefile.am).
