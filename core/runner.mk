@@ -1,0 +1,1 @@
+# core/runner.mk: pipeline parser, validator, runner, provenance (included by Makefile.am).
