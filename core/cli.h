@@ -1,0 +1,37 @@
+/* The qib command's subcommands.  main() in core/qib.c parses the command
+ * word and hands the remaining arguments (argv[0] is the subcommand's name)
+ * to one of these.  Each prints its own messages and returns the exit
+ * status.
+ *
+ * Exit statuses, the same for every subcommand (and in qib(1)):
+ *   0    success
+ *   1    a run or step failed (bad input data, I/O error, plugin failure)
+ *   2    usage error, invalid pipeline, unknown plugin or parameter
+ *   130  interrupted (SIGINT) */
+#ifndef QIB_CLI_H
+#define QIB_CLI_H
+
+#define QIB_EXIT_OK 0
+#define QIB_EXIT_FAIL 1
+#define QIB_EXIT_USAGE 2
+#define QIB_EXIT_INTR 130
+
+/** `qib plugins`: list loaded plugins and refused modules. */
+int qib__cmd_plugins(int argc, char **argv);
+
+/** `qib describe NAME [--markdown]`. */
+int qib__cmd_describe(int argc, char **argv);
+
+/** `qib validate PIPELINE ...` (core/runner). */
+int qib__cmd_validate(int argc, char **argv);
+
+/** `qib run PIPELINE ...` (core/runner). */
+int qib__cmd_run(int argc, char **argv);
+
+/** `qib info FILE ...` (core/runner). */
+int qib__cmd_info(int argc, char **argv);
+
+/** `qib phantom ...` (core/phantom.c). */
+int qib__cmd_phantom(int argc, char **argv);
+
+#endif
