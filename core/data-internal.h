@@ -1,4 +1,4 @@
-/* Private helpers shared by libqib's data types (core/*.c).  Not installed:
+/* Private helpers shared by libqib's data types in core/.  Not installed:
  * plugins use only include/qib/. */
 #ifndef QIB_DATA_INTERNAL_H
 #define QIB_DATA_INTERNAL_H

@@ -43,7 +43,7 @@ static void leave_c_locale(locale_t saved)
 
 /* Without a C locale object (newlocale failed for lack of memory) fall back
  * to replacing the current locale's decimal mark in the output. */
-static void fix_decimal_mark(char *buf, size_t len)
+static void fix_decimal_mark(char *buf)
 {
     const char *dp = localeconv()->decimal_point;
     size_t dl = dp ? strlen(dp) : 0;
@@ -54,7 +54,6 @@ static void fix_decimal_mark(char *buf, size_t len)
         return;
     *p = '.';
     memmove(p + 1, p + dl, strlen(p + dl) + 1);
-    (void)len;
 }
 
 static int nonfinite(double v, char *buf, size_t len)
@@ -76,7 +75,7 @@ char *qib__format_double_prec(double v, int prec, char *buf, size_t len)
     snprintf(buf, len, "%.*g", prec, v);
     leave_c_locale(saved);
     if (!saved)
-        fix_decimal_mark(buf, len);
+        fix_decimal_mark(buf);
     return buf;
 }
 
@@ -94,18 +93,34 @@ char *qib_format_double(double v, char buf[32])
 {
     if (nonfinite(v, buf, 32))
         return buf;
-    /* The shortest "%.*g" that reads back to the same bits; 17 significant
-     * digits always do for IEEE binary64. */
     locale_t saved = enter_c_locale();
-    for (int prec = 1; prec <= 17; prec++) {
-        snprintf(buf, 32, "%.*g", prec, v);
+    /* The fewest significant digits that read back to the same bits; 17
+     * always do for IEEE binary64. */
+    int prec = 1;
+    for (; prec < 17; prec++) {
+        snprintf(buf, 32, "%.*e", prec - 1, v);
         double back = strtod(buf, NULL);
         if (memcmp(&back, &v, sizeof v) == 0)
             break;
     }
+    if (prec == 17)
+        snprintf(buf, 32, "%.16e", v);
+    /* Plain notation for everyday magnitudes (100, not 1e+02), exponent
+     * notation outside them; both are valid CSV and JSON numbers.  The
+     * digits are the same: rounding happens at the same decimal place. */
+    const char *e = strchr(buf, 'e');
+    int exp10 = e ? atoi(e + 1) : 0;
+    if (exp10 >= -5 && exp10 < 16) {
+        char fixed[32];
+        int dec = prec - 1 - exp10;
+        snprintf(fixed, sizeof fixed, "%.*f", dec < 0 ? 0 : dec, v);
+        double back = strtod(fixed, NULL);
+        if (memcmp(&back, &v, sizeof v) == 0)
+            memcpy(buf, fixed, sizeof fixed);
+    }
     leave_c_locale(saved);
     if (!saved)
-        fix_decimal_mark(buf, 32);
+        fix_decimal_mark(buf);
     return buf;
 }
 

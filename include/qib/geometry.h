@@ -53,8 +53,9 @@ int qib_geom_world_to_index(const struct qib_geom *g, const double world[3], dou
 /** The 4x4 row-major matrix mapping voxel index (i,j,k,1) to LPS (x,y,z,1). */
 void qib_geom_affine(const struct qib_geom *g, double m[16]);
 
-/** Check that the geometry is usable: ndim 1..4, dims >= 1, spacing finite
- * and > 0, origin finite, direction columns of unit length (1e-3) and
+/** Check that the geometry is usable: ndim 1..4, dims >= 1 (and 1 beyond
+ * ndim), spacing finite and > 0 (spacing[3] may be 0: frames not evenly
+ * spaced), origin finite, direction columns of unit length (1e-3) and
  * mutually orthogonal (1e-3).  On failure returns QIB_EGEOMETRY and writes the
  * reason to @p why (may be NULL) of size @p whylen. */
 int qib_geom_check(const struct qib_geom *g, char *why, size_t whylen);
