@@ -22,7 +22,10 @@ struct qib__module {
     char *path;                     /**< file the module was loaded from */
     char sha256[65];                /**< SHA-256 of that file, hex */
     void *handle;                   /**< dlopen handle */
-    const struct qib_plugin *desc;  /**< the plugin's descriptor (checked) */
+    const struct qib_plugin *desc;  /**< the plugin's descriptor (checked); its
+                                         outputs table is never NULL */
+    struct qib_plugin *desc_copy;   /**< owned copy behind desc when the
+                                         plugin's outputs were NULL, else NULL */
     char *full_name;                /**< "kind.name" */
 };
 

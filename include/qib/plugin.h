@@ -42,7 +42,7 @@ enum qib_kind {
 enum qib_param_type {
     QIB_PARAM_BOOL = 1, /**< int (0 or 1); YAML true/false */
     QIB_PARAM_INT,      /**< int64_t */
-    QIB_PARAM_DOUBLE,   /**< double */
+    QIB_PARAM_DOUBLE,   /**< double; "inf" and "-inf" are accepted, NaN is not */
     QIB_PARAM_STRING,   /**< char * (owned by the runner, NULL when unset) */
     QIB_PARAM_PATH,     /**< char *: a file path, as given */
     QIB_PARAM_ENUM,     /**< int: index into choices */
@@ -112,7 +112,9 @@ struct qib_plugin {
     const char *citation; /**< the method's reference, or NULL */
     const struct qib_param *params;  /**< NULL or terminated by name NULL */
     const struct qib_port *inputs;   /**< NULL or terminated by name NULL */
-    const struct qib_port *outputs;  /**< at least one; terminated */
+    const struct qib_port *outputs;  /**< terminated; NULL or empty only for
+                                          write and export plugins, whose
+                                          result is a file */
     size_t priv_size;     /**< bytes of the private struct (>= 1) */
     /** Optional: check cross-parameter constraints on filled parameters.
      * Called by validate and before run; must not read data or allocate

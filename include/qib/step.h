@@ -35,6 +35,11 @@ void qib_step_log(qib_step *step, const char *fmt, ...) QIB_PRINTF(2, 3);
 /** The step's id from the pipeline (borrowed). */
 const char *qib_step_id(const qib_step *step);
 
+/** Whether the run was interrupted (Ctrl-C, SIGTERM).  A long plugin may
+ * poll it between blocks of work and return qib_fail(step, QIB_EINTR, ...)
+ * to stop early; the runner stops after the step in any case. */
+int qib_step_interrupted(qib_step *step);
+
 /** The thread pool (may be NULL: run serially). */
 qib_pool *qib_step_pool(qib_step *step);
 

@@ -712,14 +712,14 @@ fail:
 
 static const struct qib_param params[] = {
     {.name = "lower", .type = QIB_PARAM_DOUBLE, .offset = offsetof(struct intensity, lower),
-     .def = "-1e308",
+     .def = "-inf",
      .help = "re-segmentation: voxels below this value (image units, e.g. HU) are left "
              "out of the statistics (IBSI re-segmentation); the default keeps every "
-             "finite value"},
+             "voxel"},
     {.name = "upper", .type = QIB_PARAM_DOUBLE, .offset = offsetof(struct intensity, upper),
-     .def = "1e308",
+     .def = "inf",
      .help = "re-segmentation: voxels above this value (image units) are left out; the "
-             "default keeps every finite value"},
+             "default keeps every voxel"},
     {.name = "frame", .type = QIB_PARAM_INT, .offset = offsetof(struct intensity, frame),
      .def = "0", .min = 0, .flags = QIB_PARAM_MIN,
      .help = "frame (4th dimension index, from 0) of a 4-D image to measure; 0 for a "

@@ -124,14 +124,6 @@ static const struct qib_port inputs[] = {
     {.name = NULL},
 };
 
-/* An export step produces a file, not an object; its port is optional and
- * never set, so the runner has nothing to keep. */
-static const struct qib_port outputs[] = {
-    {.name = "file", .kind = QIB_OBJ_TABLE, .flags = QIB_PORT_OPTIONAL,
-     .help = "none: the CSV file is the result (this port is never set)"},
-    {.name = NULL},
-};
-
 static const struct qib_plugin descriptor = {
     .abi_major = QIB_ABI_MAJOR,
     .abi_minor = QIB_ABI_MINOR,
@@ -144,7 +136,7 @@ static const struct qib_plugin descriptor = {
                "empty cell for missing values",
     .params = params,
     .inputs = inputs,
-    .outputs = outputs,
+    .outputs = NULL, /* the file is the result */
     .priv_size = sizeof(struct csv),
     .run = run,
 };

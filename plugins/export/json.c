@@ -215,14 +215,6 @@ static const struct qib_port inputs[] = {
     {.name = NULL},
 };
 
-/* An export step produces a file, not an object; a descriptor needs one
- * output port, so this one is optional and never set. */
-static const struct qib_port outputs[] = {
-    {.name = "file", .kind = QIB_OBJ_TABLE, .flags = QIB_PORT_OPTIONAL,
-     .help = "none: the JSON file is the result (this port is never set)"},
-    {.name = NULL},
-};
-
 static const struct qib_plugin descriptor = {
     .abi_major = QIB_ABI_MAJOR,
     .abi_minor = QIB_ABI_MINOR,
@@ -235,7 +227,7 @@ static const struct qib_plugin descriptor = {
                "metadata; exact doubles, null for missing",
     .params = params,
     .inputs = inputs,
-    .outputs = outputs,
+    .outputs = NULL, /* the file is the result */
     .priv_size = sizeof(struct json),
     .run = run,
 };
