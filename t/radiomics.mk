@@ -69,7 +69,3 @@ t_t0603_radiomics_params_LDADD = $(test_libs)
 
 TESTS += t/t0630-ibsi-pipelines.sh
 EXTRA_DIST += t/t0630-ibsi-pipelines.sh
-
-# The public header of core/resample.c; it belongs in qibinclude_HEADERS
-# (Makefile.am), listed here so that it is distributed until then.
-EXTRA_DIST += include/qib/resample.h

@@ -7,6 +7,7 @@
 #include "qib/meta.h"
 #include "qib/plugin.h"
 #include "qib/pool.h"
+#include "qib/resample.h"
 #include "qib/sha256.h"
 #include "qib/status.h"
 #include "qib/step.h"
