@@ -119,6 +119,27 @@ static int write_nifti(qib_volume *v, const char *dir, const char *name)
     return rc;
 }
 
+/* mkdir -p: create @p path and any missing parents. */
+static int mkdirs(const char *path)
+{
+    char buf[4096];
+    if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(buf, 0777) != 0 && errno != EEXIST)
+            return -1;
+        *p = '/';
+    }
+    if (mkdir(buf, 0777) != 0 && errno != EEXIST)
+        return -1;
+    return 0;
+}
+
 static void usage(FILE *f)
 {
     fprintf(f,
@@ -215,7 +236,7 @@ int qib__cmd_phantom(int argc, char **argv)
         fprintf(stderr, "qib phantom: --out DIR is required\n");
         return QIB_EXIT_USAGE;
     }
-    if (mkdir(out, 0777) != 0 && errno != EEXIST) {
+    if (mkdirs(out) != 0) {
         fprintf(stderr, "qib phantom: %s: cannot create directory: %s\n", out, strerror(errno));
         return QIB_EXIT_FAIL;
     }
