@@ -24,19 +24,6 @@ plugins_seg_mask_ops_la_CFLAGS = $(plugin_cflags)
 plugins_seg_mask_ops_la_LDFLAGS = $(plugin_ldflags)
 plugins_seg_mask_ops_la_LIBADD = $(plugin_libs)
 
-# bench/seg: `make bench-seg` times Otsu + 26-connected labelling +
-# keep-largest on a 512x512x300 CT-like volume against scikit-image/scipy.
-EXTRA_PROGRAMS += bench/seg/seg-bench
-bench_seg_seg_bench_SOURCES = bench/seg/bench.c
-bench_seg_seg_bench_LDADD = core/libqib.la -lm
-EXTRA_DIST += bench/seg/ref.py
-CLEANFILES += bench/seg/seg-bench$(EXEEXT)
-
-bench-seg: bench/seg/seg-bench$(EXEEXT) $(plugin_LTLIBRARIES)
-	top_srcdir='$(abs_top_srcdir)' QIB_PLUGIN_PATH='$(abs_top_builddir)/plugins/.libs' \
-	  ./bench/seg/seg-bench$(EXEEXT)
-.PHONY: bench-seg
-
 plugin_LTLIBRARIES += plugins/seg_sphere.la
 plugins_seg_sphere_la_SOURCES = plugins/seg/sphere.c
 plugins_seg_sphere_la_CFLAGS = $(plugin_cflags)
@@ -64,3 +51,16 @@ plugins_export_png_la_LIBADD = $(plugin_libs) $(PNG_LIBS)
 # Conventions, cross-checks and benchmark of the plugins above.
 EXTRA_DIST += doc/segmentation.md doc/img/seg-axial.png doc/img/seg-coronal.png \
 	doc/img/seg-mip.png
+
+# bench/seg: `make bench-seg` times Otsu + 26-connected labelling +
+# keep-largest on a 512x512x300 CT-like volume against scikit-image/scipy.
+EXTRA_PROGRAMS += bench/seg/seg-bench
+bench_seg_seg_bench_SOURCES = bench/seg/bench.c
+bench_seg_seg_bench_LDADD = core/libqib.la -lm
+EXTRA_DIST += bench/seg/ref.py
+CLEANFILES += bench/seg/seg-bench$(EXEEXT)
+
+bench-seg: bench/seg/seg-bench$(EXEEXT) $(plugin_LTLIBRARIES)
+	top_srcdir='$(abs_top_srcdir)' QIB_PLUGIN_PATH='$(abs_top_builddir)/plugins/.libs' \
+	  ./bench/seg/seg-bench$(EXEEXT)
+.PHONY: bench-seg

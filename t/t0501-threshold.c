@@ -157,8 +157,18 @@ static void hand_tests(void)
 static void otsu_vs_skimage(const char *dir, enum qib_dtype dt, int with_mask, int threads)
 {
     struct qib_geom g = t05_geom(61, 47, 23, 0.8, 1.1, 2.5);
-    qib_volume *img = t05_blobs(dt, &g, 1234 + (uint64_t)dt, 12, dt == QIB_I16 ? 600 : 3.0,
-                                dt == QIB_I16 ? 80 : 0.4, dt == QIB_I16 ? -200 : 0);
+    /* integer images get a range that makes many distinct values */
+    double amp = 3.0, noise = 0.4, offset = 0;
+    if (dt == QIB_I16 || dt == QIB_U16) {
+        amp = 600;
+        noise = 80;
+        offset = dt == QIB_I16 ? -200 : 1000;
+    } else if (dt == QIB_U8) {
+        amp = 150;
+        noise = 30;
+        offset = 40;
+    }
+    qib_volume *img = t05_blobs(dt, &g, 1234 + (uint64_t)dt, 12, amp, noise, offset);
     qib_volume *search = NULL;
     size_t n = qib_volume_nvox(img);
     char ip[512], mp[512], args[1400];
@@ -252,11 +262,11 @@ static void multi_vs_skimage(const char *dir)
 
 int main(void)
 {
-    plan(74);
+    plan(80);
     hand_tests();
     const char *why;
     if (!t05_have_python(&why)) {
-        skip(20, "%s", why);
+        skip(26, "%s", why);
         return tap_done();
     }
     char *dir = tap_tmpdir();
@@ -265,6 +275,8 @@ int main(void)
     otsu_vs_skimage(dir, QIB_I16, 0, 1);
     otsu_vs_skimage(dir, QIB_I16, 1, 3);
     otsu_vs_skimage(dir, QIB_F64, 1, 2);
+    otsu_vs_skimage(dir, QIB_U8, 0, 2);
+    otsu_vs_skimage(dir, QIB_U16, 1, 1);
     multi_vs_skimage(dir);
     t05_rmdir(dir);
     return tap_done();

@@ -176,10 +176,37 @@ static void vs_scipy(const char *dir)
     qib_volume_unref(&m);
 }
 
+/* Rows of the result are computed independently: any thread count gives
+ * the same bytes. */
+static void threads_test(void)
+{
+    struct qib_geom g = t05_geom(61, 47, 23, 0.8, 1.1, 2.5);
+    qib_volume *img = t05_blobs(QIB_F64, &g, 4242, 20, 1.0, 0.25, 0);
+    qib_volume *m = t05_mask(&g);
+    uint8_t *d = qib_volume_data_mut(m);
+    size_t n = qib_volume_nvox(m);
+    for (size_t i = 0; i < n; i++)
+        d[i] = qib_volume_get(img, i) > 0.5;
+    qib_volume_unref(&img);
+    const char *const params[] = {"operation", "close", "radius_mm", "3.3", NULL};
+    int rc1, rc3;
+    qib_harness *h1 = t05_run1("seg.morphology", "mask", m, params, 1, &rc1);
+    qib_harness *h3 = t05_run1("seg.morphology", "mask", m, params, 3, &rc3);
+    const qib_volume *o1 = qib_harness_out_volume(h1, "mask");
+    const qib_volume *o3 = qib_harness_out_volume(h3, "mask");
+    ok(rc1 == QIB_OK && rc3 == QIB_OK && o1 && o3 &&
+           memcmp(qib_volume_data(o1), qib_volume_data(o3), n) == 0,
+       "close, ball 3.3 mm: 1 and 3 threads give the same mask");
+    qib_harness_free(&h1);
+    qib_harness_free(&h3);
+    qib_volume_unref(&m);
+}
+
 int main(void)
 {
-    plan(40);
+    plan(41);
     hand_tests();
+    threads_test();
     const char *why;
     if (!t05_have_python(&why)) {
         skip(14, "%s", why);

@@ -33,6 +33,10 @@ struct threshold {
  * results are combined in the same order for any thread count. */
 #define BLOCK ((size_t)1 << 16)
 #define CHUNK ((size_t)1024)
+/* Voxels per block of the histogram pass: larger, since each block holds a
+ * whole histogram.  Counts are exact, so the block size cannot change the
+ * result. */
+#define HBLOCK ((size_t)1 << 22)
 /* Widest integer range histogrammed with one bin per value (the
  * scikit-image convention for integer images). */
 #define MAX_INT_BINS ((size_t)1 << 24)
@@ -461,7 +465,7 @@ static int run(qib_step *step, void *priv)
     }
 
     size_t nvox = qib_geom_frame_nvox(g);
-    size_t nblk = qib_nblocks(nvox, BLOCK);
+    size_t nblk = qib_nblocks(nvox, BLOCK), hblk = qib_nblocks(nvox, HBLOCK);
     struct scan s = {.img = qib_volume_data(img), .dt = qib_volume_dtype(img),
                      .search = search ? qib_volume_data(search) : NULL};
     qib_volume *out = NULL;
@@ -482,7 +486,44 @@ static int run(qib_step *step, void *priv)
         rc = QIB_ENOMEM;
         goto fail;
     }
-    if (p->method != M_ABSOLUTE) {
+    /* Otsu on 8- and 16-bit images: one pass fills a histogram of the whole
+     * type range, which also gives the extremes. */
+    int have_hist = 0;
+    enum qib_dtype dt0 = s.dt;
+    if ((p->method == M_OTSU || p->method == M_MULTI_OTSU) &&
+        (dt0 == QIB_U8 || dt0 == QIB_I8 || dt0 == QIB_U16 || dt0 == QIB_I16)) {
+        int wide = dt0 == QIB_U16 || dt0 == QIB_I16;
+        s.int_bins = 1;
+        s.nbins = wide ? 65536 : 256;
+        s.first = dt0 == QIB_I16 ? INT16_MIN : dt0 == QIB_I8 ? INT8_MIN : 0;
+        s.hist = calloc(hblk * s.nbins, sizeof *s.hist);
+        tot = calloc(s.nbins, sizeof *tot);
+        if (!s.hist || !tot) {
+            rc = QIB_ENOMEM;
+            goto fail;
+        }
+        if ((rc = qib_parallel_for(pool, nvox, HBLOCK, hist_block, &s)))
+            goto fail;
+        size_t first = SIZE_MAX, last = 0;
+        for (size_t i = 0; i < s.nbins; i++) {
+            for (size_t b = 0; b < hblk; b++)
+                tot[i] += s.hist[b * s.nbins + i];
+            if (tot[i]) {
+                first = first == SIZE_MAX ? i : first;
+                last = i;
+                cnt += tot[i];
+            }
+        }
+        if (cnt) {
+            /* keep the bins from the minimum to the maximum */
+            lo = s.first + (double)first;
+            hi = s.first + (double)last;
+            memmove(tot, tot + first, (last - first + 1) * sizeof *tot);
+            s.nbins = last - first + 1;
+            s.first = lo;
+        }
+        have_hist = 1;
+    } else if (p->method != M_ABSOLUTE) {
         if ((rc = qib_parallel_for(pool, nvox, BLOCK, extremes_block, &s)))
             goto fail;
         for (size_t b = 0; b < nblk; b++) {
@@ -492,11 +533,11 @@ static int run(qib_step *step, void *priv)
             if (s.hi[b] > hi)
                 hi = s.hi[b];
         }
-        if (!cnt) {
-            rc = qib_fail(step, QIB_EINVAL, "%s: no voxel with a value to threshold%s",
-                          search ? "mask" : "image", search ? " (the search mask is empty)" : "");
-            goto fail;
-        }
+    }
+    if (p->method != M_ABSOLUTE && !cnt) {
+        rc = qib_fail(step, QIB_EINVAL, "%s: no voxel with a value to threshold%s",
+                      search ? "mask" : "image", search ? " (the search mask is empty)" : "");
+        goto fail;
     }
 
     /* lower and upper bound the absolute method only; the others keep
@@ -533,7 +574,9 @@ static int run(qib_step *step, void *priv)
             }
             break;
         }
-        if (isint && hi - lo + 1 <= (double)MAX_INT_BINS) {
+        if (have_hist) {
+            /* filled above */
+        } else if (isint && hi - lo + 1 <= (double)MAX_INT_BINS) {
             s.int_bins = 1;
             s.nbins = (size_t)(hi - lo) + 1;
             s.first = lo;
@@ -563,23 +606,29 @@ static int run(qib_step *step, void *priv)
             s.first32 = lo32;
             s.norm32 = (float)((double)s.nbins / (double)(hi32 - lo32));
         }
-        if (nblk > SIZE_MAX / s.nbins / sizeof *s.hist) {
-            rc = QIB_EOVERFLOW;
-            goto fail;
+        if (!have_hist) {
+            if (hblk > SIZE_MAX / s.nbins / sizeof *s.hist) {
+                rc = QIB_EOVERFLOW;
+                goto fail;
+            }
+            s.hist = calloc(hblk * s.nbins, sizeof *s.hist);
+            tot = calloc(s.nbins, sizeof *tot);
+            if (!s.hist || !tot) {
+                rc = QIB_ENOMEM;
+                goto fail;
+            }
+            if ((rc = qib_parallel_for(pool, nvox, HBLOCK, hist_block, &s)))
+                goto fail;
+            for (size_t b = 0; b < hblk; b++)
+                for (size_t i = 0; i < s.nbins; i++)
+                    tot[i] += s.hist[b * s.nbins + i];
         }
-        s.hist = calloc(nblk * s.nbins, sizeof *s.hist);
-        tot = calloc(s.nbins, sizeof *tot);
         centre = malloc(s.nbins * sizeof *centre);
         work = malloc(4 * s.nbins * sizeof *work);
-        if (!s.hist || !tot || !centre || !work) {
+        if (!centre || !work) {
             rc = QIB_ENOMEM;
             goto fail;
         }
-        if ((rc = qib_parallel_for(pool, nvox, BLOCK, hist_block, &s)))
-            goto fail;
-        for (size_t b = 0; b < nblk; b++)
-            for (size_t i = 0; i < s.nbins; i++)
-                tot[i] += s.hist[b * s.nbins + i];
         for (size_t i = 0; i < s.nbins; i++) {
             if (s.int_bins)
                 centre[i] = lo + (double)i;
