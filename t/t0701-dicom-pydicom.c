@@ -139,7 +139,7 @@ int main(void)
     if (!top)
         skip_all("QIB_REFDATA/pydicom_test_files not found");
     free(top);
-    plan(65);
+    plan(69);
 
     /* Every file: parsed, or refused with a message; never a crash. */
     char *dir = refdata_path(DIR_);
@@ -252,6 +252,26 @@ int main(void)
     h = td_read(p, &rc, NULL);
     ok(rc != QIB_OK, "ExplVR_BigEnd.dcm: RGB refused by read.dicom");
     contains(qib_harness_error(h), "SamplesPerPixel", "ExplVR_BigEnd: the message names SamplesPerPixel");
+    qib_harness_free(&h);
+    free(p);
+
+    /* RT Dose: 15 frames along GridFrameOffsetVector, DoseGridScaling 1e-6
+     * (stored values per the README: sum 1519910000; pydicom's
+     * pixel_array[0,0,0] 1249000 and [14,9,9] 799000). */
+    p = ref("rtdose.dcm");
+    h = td_read(p, &rc, NULL);
+    v = rc == QIB_OK ? qib_harness_out_volume(h, "image") : NULL;
+    ok(v && qib_volume_geom(v)->dims[2] == 15 && qib_volume_geom(v)->spacing[2] == 5.0,
+       "rtdose.dcm: 10x10x15 grid, frames 5 mm apart (GridFrameOffsetVector)");
+    if (v) {
+        is_double(sum(v), 1519.91, 1e-3, "rtdose: sum of stored x DoseGridScaling = 1519.91");
+        ok(fabs(vox(v, 0, 0) - 1.249) < 1e-6 && fabs(qib_volume_get(v, 14 * 100 + 99) - 0.799) < 1e-6,
+           "rtdose: voxel (0,0,0) 1.249, (9,9,14) 0.799");
+        is_string(qib_meta_get(qib_volume_meta(v), "units"), "RELATIVE", "rtdose: DoseUnits");
+    } else {
+        diag("%s", qib_harness_error(h));
+        skip(3, "no volume");
+    }
     qib_harness_free(&h);
     free(p);
 

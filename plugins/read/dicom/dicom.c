@@ -625,6 +625,7 @@ struct build {
     struct qib__dcm **dcm; /* per instance of the series */
     struct slice *sl;
     size_t nsl;
+    double *gfo; /* GridFrameOffsetVector of the instance being read */
 };
 
 static void build_free(struct build *b)
@@ -634,6 +635,7 @@ static void build_free(struct build *b)
             qib__dcm_free(&b->dcm[i]);
     free(b->dcm);
     free(b->sl);
+    free(b->gfo);
 }
 
 static const char *fname(const struct build *b, const struct slice *s)
@@ -791,10 +793,13 @@ static int read_series(struct build *b, qib_volume **outv)
             return failf(step, QIB_EFORMAT, "%s: NumberOfFrames (0028,0008) is not a count from 1 "
                          "to 1048576", f);
         uint32_t pfseq = qib__dcm_find(d, 0, T(0x5200, 0x9230));
-        if (nf > 1 && !pfseq)
+        double gfov;
+        int grid = qib__dcm_num(d, 0, T(0x3004, 0x000C), &gfov, 1) == 1;
+        if (nf > 1 && !pfseq && !grid)
             return failf(step, QIB_EUNSUPPORTED, "%s: multi-frame instance (NumberOfFrames %ld) "
-                         "without PerFrameFunctionalGroupsSequence (5200,9230): only enhanced "
-                         "multi-frame images are read", f, nf);
+                         "without PerFrameFunctionalGroupsSequence (5200,9230) or "
+                         "GridFrameOffsetVector (3004,000C): only enhanced multi-frame images and "
+                         "RT Dose grids are read", f, nf);
         if (pfseq && qib__dcm_nitems(d, pfseq) != (size_t)nf)
             return failf(step, QIB_EFORMAT, "%s: PerFrameFunctionalGroupsSequence has %zu items for "
                          "%ld frames", f, qib__dcm_nitems(d, pfseq), nf);
@@ -863,6 +868,23 @@ static int read_series(struct build *b, qib_volume **outv)
                          q.bits, fbytes * (size_t)nf);
         uint32_t pfs = qib__dcm_find(d, 0, T(0x5200, 0x9230));
         uint32_t shared = qib__dcm_item(d, qib__dcm_find(d, 0, T(0x5200, 0x9229)), 0);
+        /* An RT Dose grid: frames along the normal at GridFrameOffsetVector
+         * (relative to ImagePositionPatient when it starts at 0, otherwise
+         * taken from its first value), scaled by DoseGridScaling. */
+        free(b->gfo);
+        b->gfo = NULL;
+        double *gfo = NULL;
+        if (nf > 1 && !pfs) {
+            gfo = b->gfo = malloc((size_t)nf * sizeof *gfo);
+            if (!gfo)
+                return qib_fail(step, QIB_ENOMEM, "out of memory");
+            if (qib__dcm_num(d, 0, T(0x3004, 0x000C), gfo, (int)nf) != (int)nf) {
+                return failf(step, QIB_EFORMAT, "%s: GridFrameOffsetVector (3004,000C) does not hold "
+                             "%ld numbers, one per frame", f, nf);
+            }
+        }
+        double dgs = NAN;
+        qib__dcm_num(d, 0, T(0x3004, 0x000E), &dgs, 1);
         for (long fr = 0; fr < nf; fr++) {
             struct slice *s = &b->sl[si];
             uint32_t pfi = pfs ? qib__dcm_item(d, pfs, (size_t)fr) : 0;
@@ -877,6 +899,14 @@ static int read_series(struct build *b, qib_volume **outv)
             if (fg_num(d, pfi, shared, T(0x0020, 0x9113), T(0x0020, 0x0032), s->ipp, 3) != 3)
                 return failf(step, QIB_EFORMAT, "%s%s: ImagePositionPatient (0020,0032) missing or not "
                              "3 numbers", f, where);
+            if (gfo) {
+                double rx[3] = {v[0], v[1], v[2]}, cy[3] = {v[3], v[4], v[5]}, nrm[3];
+                normalize(rx);
+                normalize(cy);
+                cross(rx, cy, nrm);
+                for (int k = 0; k < 3; k++)
+                    s->ipp[k] += (gfo[fr] - gfo[0]) * nrm[k];
+            }
             double sp[2];
             if (fg_num(d, pfi, shared, T(0x0028, 0x9110), T(0x0028, 0x0030), sp, 2) != 2 ||
                 !(sp[0] > 0) || !(sp[1] > 0))
@@ -899,6 +929,8 @@ static int read_series(struct build *b, qib_volume **outv)
             s->inter = 0.0;
             fg_num(d, pfi, shared, T(0x0028, 0x9145), T(0x0028, 0x1053), &s->slope, 1);
             fg_num(d, pfi, shared, T(0x0028, 0x9145), T(0x0028, 0x1052), &s->inter, 1);
+            if (isfinite(dgs))
+                s->slope *= dgs;
             if (!isfinite(s->slope) || !isfinite(s->inter) || s->slope == 0)
                 return failf(step, QIB_EFORMAT, "%s%s: RescaleSlope %g / RescaleIntercept %g unusable",
                              f, where, s->slope, s->inter);
@@ -1199,6 +1231,8 @@ static int read_series(struct build *b, qib_volume **outv)
         qib_meta_set(m, "units", unit_of[b->p->suv], "computed: read.dicom suv");
     } else if (qib__dcm_str(d0, 0, T(0x0054, 0x1001), s, sizeof s)) {
         qib_meta_set(m, "units", s, "dicom:(0054,1001)");
+    } else if (qib__dcm_str(d0, 0, T(0x3004, 0x0002), s, sizeof s)) {
+        qib_meta_set(m, "units", s, "dicom:(3004,0002) DoseUnits");
     } else if (qib__dcm_str(d0, 0, T(0x0028, 0x1054), s, sizeof s)) {
         qib_meta_set(m, "units", s, "dicom:(0028,1054)");
     } else if (strcmp(se->modality, "CT") == 0) {
