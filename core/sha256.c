@@ -3,9 +3,15 @@
 #include "config.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+
+#ifdef HAVE_LIBCRYPTO
+#include <openssl/evp.h>
+#endif
 
 #include "qib/sha256.h"
 #include "qib/status.h"
@@ -149,32 +155,134 @@ void qib_sha256_hex(const void *data, size_t len, char hex[65])
  * (possibly multi-gigabyte) image in memory. */
 #define CHUNK (1u << 20)
 
+/* Digests of whole files are remembered for the life of the process, keyed
+ * by device, inode, size and modification time, so a file that provenance
+ * hashes as a run input and a reader records again is read once.  Changing
+ * the file changes its size or mtime and so misses the cache. */
+struct cached {
+    dev_t dev;
+    ino_t ino;
+    off_t size;
+    struct timespec mtime;
+    char hex[65];
+};
+
+static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct cached *cache;
+static size_t ncache, capcache;
+
+/* The cache never grows past this; older entries are then overwritten in
+ * turn, which only costs a second read of those files. */
+#define CACHE_MAX 65536
+
+static int cache_find(const struct stat *st, char hex[65])
+{
+    int found = 0;
+    pthread_mutex_lock(&cache_lock);
+    for (size_t i = 0; i < ncache; i++) {
+        const struct cached *c = &cache[i];
+        if (c->dev == st->st_dev && c->ino == st->st_ino && c->size == st->st_size &&
+            c->mtime.tv_sec == st->st_mtim.tv_sec && c->mtime.tv_nsec == st->st_mtim.tv_nsec) {
+            memcpy(hex, c->hex, 65);
+            found = 1;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&cache_lock);
+    return found;
+}
+
+static void cache_add(const struct stat *st, const char hex[65])
+{
+    static size_t next;
+    pthread_mutex_lock(&cache_lock);
+    struct cached *c = NULL;
+    if (ncache < capcache) {
+        c = &cache[ncache++];
+    } else if (capcache < CACHE_MAX) {
+        size_t nc = capcache ? 2 * capcache : 64;
+        struct cached *n = realloc(cache, nc * sizeof *n);
+        if (n) {
+            cache = n;
+            capcache = nc;
+            c = &cache[ncache++];
+        }
+    } else {
+        c = &cache[next++ % capcache];
+    }
+    if (c) {
+        c->dev = st->st_dev;
+        c->ino = st->st_ino;
+        c->size = st->st_size;
+        c->mtime = st->st_mtim;
+        memcpy(c->hex, hex, 65);
+    }
+    pthread_mutex_unlock(&cache_lock);
+}
+
+/* Hash an open stream to @p d; 0 or -1 with errno set. */
+static int stream_digest(FILE *f, unsigned char d[32])
+{
+    unsigned char *buf = malloc(CHUNK);
+    if (!buf) {
+        errno = ENOMEM;
+        return -1;
+    }
+    size_t n;
+    int rc = 0;
+#ifdef HAVE_LIBCRYPTO
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    if (!ctx || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1) {
+        EVP_MD_CTX_free(ctx);
+        free(buf);
+        errno = ENOMEM;
+        return -1;
+    }
+    while ((n = fread(buf, 1, CHUNK, f)) > 0)
+        if (EVP_DigestUpdate(ctx, buf, n) != 1)
+            rc = -1;
+    if (EVP_DigestFinal_ex(ctx, d, NULL) != 1)
+        rc = -1;
+    EVP_MD_CTX_free(ctx);
+    if (rc)
+        errno = EIO;
+#else
+    struct qib_sha256 s;
+    qib_sha256_init(&s);
+    while ((n = fread(buf, 1, CHUNK, f)) > 0)
+        qib_sha256_update(&s, buf, n);
+    qib_sha256_final(&s, d);
+#endif
+    if (ferror(f)) {
+        int saved = errno;
+        rc = -1;
+        errno = saved ? saved : EIO;
+    }
+    free(buf);
+    return rc;
+}
+
 int qib_sha256_file(const char *path, char hex[65])
 {
     FILE *f = fopen(path, "rb");
     if (!f)
         return QIB_EIO;
-    unsigned char *buf = malloc(CHUNK);
-    if (!buf) {
+    struct stat st;
+    int have_st = fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode);
+    if (have_st && cache_find(&st, hex)) {
         fclose(f);
-        errno = ENOMEM;
-        return QIB_EIO;
+        return QIB_OK;
     }
-    struct qib_sha256 s;
-    qib_sha256_init(&s);
-    size_t n;
-    while ((n = fread(buf, 1, CHUNK, f)) > 0)
-        qib_sha256_update(&s, buf, n);
-    int err = ferror(f);
+    unsigned char d[32];
+    int rc = stream_digest(f, d);
     int saved = errno;
-    free(buf);
     fclose(f);
-    if (err) {
+    if (rc) {
         errno = saved;
         return QIB_EIO;
     }
-    unsigned char d[32];
-    qib_sha256_final(&s, d);
     to_hex(d, hex);
+    if (have_st)
+        cache_add(&st, hex);
     return QIB_OK;
 }

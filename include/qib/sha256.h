@@ -27,7 +27,9 @@ void qib_sha256_final(struct qib_sha256 *s, unsigned char digest[32]);
 void qib_sha256_hex(const void *data, size_t len, char hex[65]);
 
 /** Digest of a file's contents as hex.  Returns QIB_OK or QIB_EIO (errno
- * kept). */
+ * kept).  A regular file's digest is remembered for the life of the process
+ * (keyed by device, inode, size and modification time), so hashing the same
+ * unchanged file again does not read it again.  Thread-safe. */
 int qib_sha256_file(const char *path, char hex[65]);
 
 #ifdef __cplusplus
