@@ -34,4 +34,22 @@ int qib__cmd_info(int argc, char **argv);
 /** `qib phantom ...` (core/phantom.c). */
 int qib__cmd_phantom(int argc, char **argv);
 
+/** `qib batch PIPELINE COHORT.csv --out DIR ...` (core/cmd_batch.c). */
+int qib__cmd_batch(int argc, char **argv);
+
+/** `qib run-case PIPELINE COHORT.csv --out DIR --case ID` (core/cmd_batch.c). */
+int qib__cmd_run_case(int argc, char **argv);
+
+/** `qib status DIR` (core/cmd_batch.c). */
+int qib__cmd_status(int argc, char **argv);
+
+/** `qib gather DIR` (core/cmd_batch.c). */
+int qib__cmd_gather(int argc, char **argv);
+
+/** `qib reproduce PROVENANCE.json ...` (core/cmd_batch.c). */
+int qib__cmd_reproduce(int argc, char **argv);
+
+/** `qib stats TABLE.csv ...` (core/stats.c). */
+int qib__cmd_stats(int argc, char **argv);
+
 #endif

@@ -23,6 +23,12 @@ static const struct command commands[] = {
     {"describe", qib__cmd_describe, "show a plugin's parameters and ports"},
     {"info", qib__cmd_info, "show an image file's header, geometry and metadata"},
     {"phantom", qib__cmd_phantom, "write a digital phantom with a known answer"},
+    {"batch", qib__cmd_batch, "run a pipeline on every case of a cohort table"},
+    {"run-case", qib__cmd_run_case, "run one case of a cohort table (a Slurm task)"},
+    {"status", qib__cmd_status, "summarise the cases of a cohort directory"},
+    {"gather", qib__cmd_gather, "join the cases' result tables into one"},
+    {"reproduce", qib__cmd_reproduce, "rerun a case from its provenance.json and compare"},
+    {"stats", qib__cmd_stats, "repeatability: wSD, wCV, RC, ICC, Bland-Altman"},
 };
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
