@@ -6,7 +6,9 @@
 # Skipped, with the reason, when Slurm is not installed or cannot start.
 . "${top_srcdir:?}/t/t0800-lib.sh"
 
-tools=${QIB_SLURM_TOOLS:-$top_srcdir/../shared/tools/slurm}
+# The start/stop recipe lives beside the shared reference data.
+tools=${QIB_SLURM_TOOLS:-${QIB_REFDATA:+$QIB_REFDATA/../tools/slurm}}
+[ -n "$tools" ] || tools=$top_srcdir/../shared/tools/slurm
 skip_all() {
     echo "1..0 # SKIP $1"
     exit 0
