@@ -113,11 +113,14 @@ def hyperfine(commands, runs=5, warmup=1):
     return {r["command"]: r["median"] for r in res}
 
 
-def peak_rss_mib(cmd):
-    """Peak resident memory of a shell command, from /usr/bin/time -f %M (KiB)."""
-    r = subprocess.run(["/usr/bin/time", "-f", "%M", "sh", "-c", cmd], stdout=subprocess.DEVNULL,
-                       stderr=subprocess.PIPE, text=True, check=True)
-    return int(r.stderr.strip().splitlines()[-1]) / 1024.0
+def rss_cpu(cmd):
+    """Peak resident memory (MiB) and CPU time (user + system, s) of a shell
+    command, from /usr/bin/time.  CPU time is steadier than wall time on a
+    shared machine."""
+    r = subprocess.run(["/usr/bin/time", "-f", "%M %U %S", "sh", "-c", cmd],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, check=True)
+    kib, user, sys_ = r.stderr.strip().splitlines()[-1].split()
+    return int(kib) / 1024.0, float(user) + float(sys_)
 
 
 def have(tool):

@@ -1080,6 +1080,9 @@ static int skip_extensions(struct rd *r)
     uint64_t skipped;
     if (region == 0)
         return QIB_OK;
+    if (!s->gz && r->vox_offset > s->file_size)
+        return fail(r, QIB_EFORMAT, "vox_offset: %" PRIu64 " is beyond the end of the file (%" PRIu64
+                    " bytes)", r->vox_offset, s->file_size);
     if (region <= EXT_PARSE_MAX) {
         unsigned char *buf = malloc((size_t)region);
         if (!buf)
