@@ -50,7 +50,7 @@ plugins_export_png_la_LIBADD = $(plugin_libs) $(PNG_LIBS)
 
 # Conventions, cross-checks and benchmark of the plugins above.
 EXTRA_DIST += doc/segmentation.md doc/img/seg-axial.png doc/img/seg-coronal.png \
-	doc/img/seg-mip.png
+	doc/img/seg-mip.png doc/img/seg-sagittal.png doc/img/seg-montage.png
 
 # bench/seg: `make bench-seg` times Otsu + 26-connected labelling +
 # keep-largest on a 512x512x300 CT-like volume against scikit-image/scipy.
