@@ -1661,3 +1661,76 @@ int qib__reg_step(qib_step *step, const struct qib__reg_opts *o, enum qib__reg_k
     }
     return qib_step_set_table(step, "table", tab);
 }
+
+/* The parameters of reg.rigid and reg.affine: one table, so the two plugins
+ * cannot drift apart. */
+static const char *const metric_choices[] = {"mattes_mi", "normalized_correlation",
+                                             "mean_squares", NULL};
+static const char *const sampling_choices[] = {"all", "stratified", NULL};
+static const char *const init_choices[] = {"geometry", "moments", "none", NULL};
+
+const struct qib_param qib__reg_param_table[] = {
+    {.name = "metric", .type = QIB_PARAM_ENUM, .offset = offsetof(struct qib__reg_opts, metric),
+     .def = "mattes_mi", .choices = metric_choices,
+     .help = "mattes_mi (Mattes mutual information, any contrast), normalized_correlation "
+             "(linear intensity relation) or mean_squares (same intensities)"},
+    {.name = "bins", .type = QIB_PARAM_INT, .offset = offsetof(struct qib__reg_opts, bins),
+     .def = "50", .min = 8, .max = 256, .flags = QIB_PARAM_MIN | QIB_PARAM_MAX,
+     .help = "histogram bins of Mattes mutual information (cubic B-spline Parzen window on "
+             "the moving intensities)"},
+    {.name = "shrink_factors", .type = QIB_PARAM_DLIST,
+     .offset = offsetof(struct qib__reg_opts, shrink), .def = "[4, 2, 1]", .min = 1,
+     .flags = QIB_PARAM_MIN,
+     .help = "integer shrink factor of each pyramid level, coarse first (a level voxel is "
+             "the mean of n voxels per axis)"},
+    {.name = "smoothing_sigmas", .type = QIB_PARAM_DLIST,
+     .offset = offsetof(struct qib__reg_opts, sigma), .def = "[2, 1, 0]", .min = 0,
+     .flags = QIB_PARAM_MIN, .unit = "mm",
+     .help = "Gaussian sigma in mm applied to both images on each level's grid (0: none)"},
+    {.name = "iterations", .type = QIB_PARAM_INT,
+     .offset = offsetof(struct qib__reg_opts, iterations), .def = "200", .min = 0,
+     .flags = QIB_PARAM_MIN, .help = "most gradient steps per level"},
+    {.name = "max_step", .type = QIB_PARAM_DOUBLE,
+     .offset = offsetof(struct qib__reg_opts, max_step), .def = "0", .min = 0,
+     .flags = QIB_PARAM_MIN, .unit = "mm",
+     .help = "first step length of each level, in mm of root-mean-square displacement of "
+             "the samples (0: the level's largest moving voxel spacing)"},
+    {.name = "min_step", .type = QIB_PARAM_DOUBLE,
+     .offset = offsetof(struct qib__reg_opts, min_step), .def = "0.005", .min = 0,
+     .flags = QIB_PARAM_MIN, .unit = "mm",
+     .help = "convergence: a level ends when the step length falls below this (mm)"},
+    {.name = "relaxation", .type = QIB_PARAM_DOUBLE,
+     .offset = offsetof(struct qib__reg_opts, relaxation), .def = "0.5", .min = 0.01,
+     .max = 0.99, .flags = QIB_PARAM_MIN | QIB_PARAM_MAX,
+     .help = "factor applied to the step length when the gradient changes direction"},
+    {.name = "gradient_tolerance", .type = QIB_PARAM_DOUBLE,
+     .offset = offsetof(struct qib__reg_opts, grad_tol), .def = "1e-8", .min = 0,
+     .flags = QIB_PARAM_MIN,
+     .help = "convergence: a level ends when the norm of the scaled gradient (metric per "
+             "mm) falls below this"},
+    {.name = "sampling", .type = QIB_PARAM_ENUM,
+     .offset = offsetof(struct qib__reg_opts, sampling), .def = "stratified",
+     .choices = sampling_choices,
+     .help = "all: every fixed voxel of the level; stratified: one voxel drawn from each run "
+             "of 1/fraction voxels by a generator with a fixed seed"},
+    {.name = "fraction", .type = QIB_PARAM_DOUBLE,
+     .offset = offsetof(struct qib__reg_opts, fraction), .def = "0.25", .min = 1e-6, .max = 1,
+     .flags = QIB_PARAM_MIN | QIB_PARAM_MAX,
+     .help = "fraction of the fixed voxels sampled with stratified sampling"},
+    {.name = "max_samples", .type = QIB_PARAM_INT,
+     .offset = offsetof(struct qib__reg_opts, max_samples), .def = "200000", .min = 0,
+     .flags = QIB_PARAM_MIN,
+     .help = "most samples per level, whatever the sampling (0: no limit)"},
+    {.name = "seed", .type = QIB_PARAM_INT, .offset = offsetof(struct qib__reg_opts, seed),
+     .def = "1", .min = 0, .flags = QIB_PARAM_MIN,
+     .help = "seed of the stratified sampler (the same seed gives the same samples)"},
+    {.name = "init", .type = QIB_PARAM_ENUM, .offset = offsetof(struct qib__reg_opts, init),
+     .def = "geometry", .choices = init_choices,
+     .help = "starting translation: geometry (align the images' centres), moments (align "
+             "centres of mass) or none; ignored when initial is wired"},
+    {.name = "resample", .type = QIB_PARAM_BOOL,
+     .offset = offsetof(struct qib__reg_opts, resample), .def = "true",
+     .help = "resample the moving image onto the fixed grid for the image output (false "
+             "leaves it unset and saves the time)"},
+    {.name = NULL},
+};

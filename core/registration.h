@@ -107,6 +107,10 @@ struct qib__reg_opts {
 };
 
 /** Check the options (levels consistent); reports through @p step. */
+/** The parameter table of reg.rigid and reg.affine (offsets into struct
+ * qib__reg_opts), shared by both plugins. */
+extern const struct qib_param qib__reg_param_table[];
+
 int qib__reg_check(qib_step *step, const struct qib__reg_opts *o);
 
 /** The whole run() of reg.rigid / reg.affine: inputs fixed, moving,
