@@ -237,11 +237,16 @@ double qib_volume_get(const qib_volume *v, size_t i)
 
 void qib_volume_to_f64(const qib_volume *v, double *dst)
 {
-    size_t n = v->nvox;
+    qib_volume_get_range(v, 0, v->nvox, dst);
+}
+
+void qib_volume_get_range(const qib_volume *v, size_t start, size_t n, double *dst)
+{
+    assert(start <= v->nvox && n <= v->nvox - start);
     switch (v->dtype) {
 #define TO_F64(TAG, CT) \
     case TAG: { \
-        const CT *s = v->data; \
+        const CT *s = (const CT *)v->data + start; \
         for (size_t i = 0; i < n; i++) \
             dst[i] = (double)s[i]; \
         break; \

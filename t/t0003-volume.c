@@ -215,6 +215,9 @@ static void test_convert(void)
     double f[4];
     qib_volume_to_f64(v, f);
     ok(f[0] == -5 && f[1] == 300 && f[2] == 7 && f[3] == -32768, "to_f64");
+    double r[2] = {0, 0};
+    qib_volume_get_range(v, 1, 2, r);
+    ok(r[0] == 300 && r[1] == 7, "get_range(1, 2) gives voxels 1 and 2: 300 7");
     is_int(qib_volume_convert(v, (enum qib_dtype)42, &c), QIB_EINVAL, "convert to bad type");
     qib_volume_unref(&v);
 

@@ -108,6 +108,10 @@ double qib_volume_get(const qib_volume *v, size_t i);
 /** Copy every voxel into @p dst as doubles (qib_volume_nvox values). */
 void qib_volume_to_f64(const qib_volume *v, double *dst);
 
+/** Copy voxels [start, start + n) (linear indices) into @p dst as doubles:
+ * for loops that work through a volume of any type in chunks. */
+void qib_volume_get_range(const qib_volume *v, size_t start, size_t n, double *dst);
+
 /** Whether the volume is flagged as a mask (label image). */
 int qib_volume_is_mask(const qib_volume *v);
 

@@ -78,33 +78,6 @@ static const struct {
 /* ---- voxel access ---- */
 
 /* Convert n voxels from index i of a typed buffer to doubles. */
-static void load_chunk(const void *data, enum qib_dtype t, size_t i, size_t n, double *out)
-{
-    size_t k;
-    switch (t) {
-#define LOAD(T)                                        \
-    {                                                  \
-        const T *p = (const T *)data + i;              \
-        for (k = 0; k < n; k++)                        \
-            out[k] = (double)p[k];                     \
-    }                                                  \
-    break;
-    case QIB_U8: LOAD(uint8_t)
-    case QIB_I8: LOAD(int8_t)
-    case QIB_U16: LOAD(uint16_t)
-    case QIB_I16: LOAD(int16_t)
-    case QIB_U32: LOAD(uint32_t)
-    case QIB_I32: LOAD(int32_t)
-    case QIB_F32: LOAD(float)
-    case QIB_F64: LOAD(double)
-#undef LOAD
-    default:
-        for (k = 0; k < n; k++)
-            out[k] = NAN;
-        break;
-    }
-}
-
 /* Whether n mask bytes are all zero. */
 static int all_zero(const uint8_t *m, size_t n)
 {
@@ -117,7 +90,8 @@ static int all_zero(const uint8_t *m, size_t n)
 /* ---- pass 1 (count) and pass 2 (gather) over the voxels ---- */
 
 struct scan {
-    const void *img;       /* image data */
+    const qib_volume *vol; /* the image */
+    const void *img;       /* its data */
     enum qib_dtype dt;
     size_t base;           /* index of the frame's first voxel */
     const uint8_t *mask;   /* NULL: the whole frame is slot 0 */
@@ -141,7 +115,7 @@ static void count_block(void *arg, size_t b, size_t begin, size_t end)
         const uint8_t *m = s->mask ? s->mask + c : NULL;
         if (m && all_zero(m, n))
             continue;
-        load_chunk(s->img, s->dt, s->base + c, n, buf);
+        qib_volume_get_range(s->vol, s->base + c, n, buf);
         for (size_t k = 0; k < n; k++) {
             unsigned l = m ? m[k] : 0;
             if (m && !l)
@@ -166,7 +140,7 @@ static void gather_block(void *arg, size_t b, size_t begin, size_t end)
         const uint8_t *m = s->mask ? s->mask + c : NULL;
         if (m && all_zero(m, n))
             continue;
-        load_chunk(s->img, s->dt, s->base + c, n, buf);
+        qib_volume_get_range(s->vol, s->base + c, n, buf);
         for (size_t k = 0; k < n; k++) {
             unsigned l = m ? m[k] : 0;
             if (m && !l)
@@ -596,6 +570,7 @@ static int run(qib_step *step, void *priv)
 
     qib_pool *pool = qib_step_pool(step);
     struct scan s = {
+        .vol = img,
         .img = qib_volume_data(img),
         .dt = qib_volume_dtype(img),
         .base = (size_t)p->frame * nvox,

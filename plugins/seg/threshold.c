@@ -41,36 +41,10 @@ struct threshold {
  * scikit-image convention for integer images). */
 #define MAX_INT_BINS ((size_t)1 << 24)
 
-static void load_chunk(const void *data, enum qib_dtype t, size_t i, size_t n, double *out)
-{
-    size_t k;
-    switch (t) {
-#define LOAD(T)                                   \
-    {                                             \
-        const T *p = (const T *)data + i;         \
-        for (k = 0; k < n; k++)                   \
-            out[k] = (double)p[k];                \
-    }                                             \
-    break;
-    case QIB_U8: LOAD(uint8_t)
-    case QIB_I8: LOAD(int8_t)
-    case QIB_U16: LOAD(uint16_t)
-    case QIB_I16: LOAD(int16_t)
-    case QIB_U32: LOAD(uint32_t)
-    case QIB_I32: LOAD(int32_t)
-    case QIB_F32: LOAD(float)
-    case QIB_F64: LOAD(double)
-#undef LOAD
-    default:
-        for (k = 0; k < n; k++)
-            out[k] = NAN;
-        break;
-    }
-}
-
 /* ---- pass 1: extremes within the search mask ---- */
 
 struct scan {
+    const qib_volume *vol;
     const void *img;
     enum qib_dtype dt;
     const uint8_t *search;  /* NULL: every voxel */
@@ -198,7 +172,7 @@ static void hist_block(void *arg, size_t b, size_t begin, size_t end)
     double buf[CHUNK];
     for (size_t c = begin; c < end; c += CHUNK) {
         size_t n = end - c < CHUNK ? end - c : CHUNK;
-        load_chunk(s->img, s->dt, c, n, buf);
+        qib_volume_get_range(s->vol, c, n, buf);
         for (size_t k = 0; k < n; k++) {
             double v = buf[k];
             if ((s->search && !s->search[c + k]) || isnan(v))
@@ -254,7 +228,7 @@ static void mask_block(void *arg, size_t b, size_t begin, size_t end)
         double buf[CHUNK];
         for (size_t c = begin; c < end; c += CHUNK) {
             size_t n = end - c < CHUNK ? end - c : CHUNK;
-            load_chunk(s->img, s->dt, c, n, buf);
+            qib_volume_get_range(s->vol, c, n, buf);
             for (size_t k = 0; k < n; k++) {
                 double v = buf[k];
                 size_t cl = 0;
@@ -466,7 +440,7 @@ static int run(qib_step *step, void *priv)
 
     size_t nvox = qib_geom_frame_nvox(g);
     size_t nblk = qib_nblocks(nvox, BLOCK), hblk = qib_nblocks(nvox, HBLOCK);
-    struct scan s = {.img = qib_volume_data(img), .dt = qib_volume_dtype(img),
+    struct scan s = {.vol = img, .img = qib_volume_data(img), .dt = qib_volume_dtype(img),
                      .search = search ? qib_volume_data(search) : NULL};
     qib_volume *out = NULL;
     qib_table *t = NULL;
