@@ -480,8 +480,13 @@ static int info_one(const char *file, const struct qib__registry *reg)
         rc = qib_harness_run(h);
     const qib_volume *v = rc == QIB_OK ? qib_harness_out_volume(h, port) : NULL;
     if (!v) {
-        fprintf(stderr, "qib info: %s: %s\n", file,
-                rc != QIB_OK ? qib_harness_error(h) : "the reader produced no volume");
+        const char *msg = rc != QIB_OK ? qib_harness_error(h) : "the reader produced no volume";
+        size_t fl = strlen(file);
+        /* readers name the file themselves; do not say it twice */
+        if (strncmp(msg, file, fl) == 0 && msg[fl] == ':')
+            fprintf(stderr, "qib info: %s\n", msg);
+        else
+            fprintf(stderr, "qib info: %s: %s\n", file, msg);
         qib_harness_free(&h);
         return QIB_EXIT_FAIL;
     }
