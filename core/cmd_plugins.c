@@ -196,6 +196,8 @@ static void describe_text(const struct qib__module *m)
                p->flags & QIB_PORT_OPTIONAL ? ", optional" : "", p->help);
     }
     printf("\nOutputs:\n");
+    if (!d->outputs[0].name)
+        printf("  (none: the file it writes is the result)\n");
     for (size_t i = 0; d->outputs && d->outputs[i].name; i++) {
         const struct qib_port *p = &d->outputs[i];
         port_kind_text(p, buf, sizeof buf);
@@ -280,8 +282,11 @@ static void describe_markdown(const struct qib__module *m)
         }
     }
     printf("\n## Outputs\n\n");
-    printf("The first output is the one a bare step id refers to.\n\n");
-    printf("| Port | Kind | Always set | Description |\n|---|---|---|---|\n");
+    if (!d->outputs[0].name)
+        printf("None: the file this plugin writes is its result.\n");
+    else
+        printf("The first output is the one a bare step id refers to.\n\n"
+               "| Port | Kind | Always set | Description |\n|---|---|---|---|\n");
     for (size_t i = 0; d->outputs[i].name; i++) {
         const struct qib_port *p = &d->outputs[i];
         port_kind_text(p, buf, sizeof buf);

@@ -57,16 +57,6 @@ static const struct qib_port inputs[] = {
     {.name = NULL},
 };
 
-/* A writer produces a file, not an object: its port is optional and never
- * set, so the runner keeps nothing alive for it. */
-static const struct qib_port outputs[] = {
-    {.name = "file",
-     .kind = QIB_OBJ_VOLUME,
-     .flags = QIB_PORT_OPTIONAL,
-     .help = "none: the NIfTI file is the result (this port is never set)"},
-    {.name = NULL},
-};
-
 /* Whether @p path ends in @p ext, ignoring case. */
 static int ends_with(const char *path, const char *ext)
 {
@@ -479,7 +469,7 @@ static const struct qib_plugin descriptor = {
                 "10th Annual Meeting of the Organization for Human Brain Mapping, 2004",
     .params = params,
     .inputs = inputs,
-    .outputs = outputs,
+    .outputs = NULL, /* the file is the result */
     .priv_size = sizeof(struct priv),
     .check = write_check,
     .run = write_run,
