@@ -309,6 +309,20 @@ void qib__step_set_interrupt(qib_step *s, volatile sig_atomic_t *flag)
     s->intr = flag;
 }
 
+int qib_step_check_grid(qib_step *step, const char *port, const qib_volume *vol,
+                        const qib_volume *image)
+{
+    char why[256], ga[320], gb[320];
+    const struct qib_geom *g = qib_volume_geom(image), *gv = qib_volume_geom(vol);
+    if (qib_geom_same_grid(g, gv, QIB_GRID_TOL, why, sizeof why) == QIB_OK)
+        return QIB_OK;
+    qib_geom_format(g, ga, sizeof ga);
+    qib_geom_format(gv, gb, sizeof gb);
+    return qib_fail(step, QIB_EGEOMETRY,
+                    "%s is not on the image's grid (%s; tolerance %g): image: %s; %s: %s", port,
+                    why, QIB_GRID_TOL, ga, port, gb);
+}
+
 int qib_step_interrupted(qib_step *step)
 {
     return qib__step_interrupted(step);

@@ -61,6 +61,14 @@ int qib_step_set_volume(qib_step *step, const char *port, qib_volume *v);
 int qib_step_set_table(qib_step *step, const char *port, qib_table *t);
 int qib_step_set_transform(qib_step *step, const char *port, qib_transform *t);
 
+/** Fail unless @p vol (wired to port @p port) lies on the grid of @p image
+ * within QIB_GRID_TOL (spatial dimensions; a fourth is ignored): masks and
+ * images are never resampled silently.  The message names the port, the
+ * first difference and both geometries.  Returns QIB_OK, or QIB_EGEOMETRY
+ * through qib_fail. */
+int qib_step_check_grid(qib_step *step, const char *port, const qib_volume *vol,
+                        const qib_volume *image);
+
 /** Record a value in the step's provenance entry ("affine_source": "sform"). */
 int qib_step_record(qib_step *step, const char *key, const char *value);
 

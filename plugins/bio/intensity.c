@@ -532,7 +532,6 @@ static int run(qib_step *step, void *priv)
     const struct intensity *p = priv;
     const qib_volume *img = qib_step_in_volume(step, "image");
     const qib_volume *msk = qib_step_in_volume(step, "mask");
-    char ga[512], gb[512], why[256];
 
     if (!img)
         return qib_fail(step, QIB_EINVAL, "image: no volume wired to the input");
@@ -558,14 +557,8 @@ static int run(qib_step *step, void *priv)
                             "mask: a 4-D mask (%zu frames) is not supported: give a "
                             "3-D label image",
                             gm->dims[3]);
-        if (qib_geom_same_grid(g, gm, QIB_GRID_TOL, why, sizeof why) != QIB_OK) {
-            qib_geom_format(g, ga, sizeof ga);
-            qib_geom_format(gm, gb, sizeof gb);
-            return qib_fail(step, QIB_EGEOMETRY,
-                            "mask is not on the image's grid (%s; tolerance %g): "
-                            "image: %s; mask: %s",
-                            why, QIB_GRID_TOL, ga, gb);
-        }
+        if (qib_step_check_grid(step, "mask", msk, img) != QIB_OK)
+            return QIB_EGEOMETRY;
     }
 
     qib_pool *pool = qib_step_pool(step);

@@ -292,7 +292,6 @@ static int run(qib_step *step, void *priv)
     const qib_volume *img = qib_step_in_volume(step, "image");
     const struct qib_geom *g = qib_volume_geom(img);
     struct job J = {.p = p, .img = img, .g = g};
-    char why[256];
     int rc;
 
     size_t nt = g->ndim > 3 ? g->dims[3] : 1;
@@ -303,14 +302,8 @@ static int run(qib_step *step, void *priv)
     J.frame_base = (size_t)p->frame * nvox;
     for (int k = 0; k < NMASK; k++) {
         const qib_volume *m = qib_step_in_volume(step, mask_ports[k]);
-        if (m && qib_geom_same_grid(g, qib_volume_geom(m), QIB_GRID_TOL, why, sizeof why)) {
-            char ga[320], gb[320];
-            qib_geom_format(g, ga, sizeof ga);
-            qib_geom_format(qib_volume_geom(m), gb, sizeof gb);
-            return qib_fail(step, QIB_EGEOMETRY,
-                            "%s is not on the image's grid (%s): image: %s; %s: %s",
-                            mask_ports[k], why, ga, mask_ports[k], gb);
-        }
+        if (m && qib_step_check_grid(step, mask_ports[k], m, img) != QIB_OK)
+            return QIB_EGEOMETRY;
         J.masks[k] = m;
     }
 

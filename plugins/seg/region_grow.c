@@ -129,17 +129,11 @@ static int run(qib_step *step, void *priv)
     const qib_volume *img = qib_step_in_volume(step, "image");
     const qib_volume *lim = qib_step_in_volume(step, "mask");
     const struct qib_geom *g = qib_volume_geom(img);
-    char why[256];
     if (g->ndim > 3 && g->dims[3] > 1)
         return qib_fail(step, QIB_EUNSUPPORTED,
                         "image: %zu frames; seg.region_grow takes a 3-D image", g->dims[3]);
-    if (lim && qib_geom_same_grid(g, qib_volume_geom(lim), QIB_GRID_TOL, why, sizeof why)) {
-        char ga[320], gb[320];
-        qib_geom_format(g, ga, sizeof ga);
-        qib_geom_format(qib_volume_geom(lim), gb, sizeof gb);
-        return qib_fail(step, QIB_EGEOMETRY,
-                        "mask is not on the image's grid (%s): image: %s; mask: %s", why, ga, gb);
-    }
+    if (lim && qib_step_check_grid(step, "mask", lim, img) != QIB_OK)
+        return QIB_EGEOMETRY;
     struct ctx c = {.img = img, .limit = lim ? qib_volume_data(lim) : NULL,
                     .dims = {g->dims[0], g->dims[1], g->dims[2]}};
     int conn = p->connectivity == 0 ? 6 : p->connectivity == 1 ? 18 : 26;

@@ -41,14 +41,8 @@ static int mask_max(qib_step *step, const qib_volume *img, const qib_volume *mas
                     double idx[3])
 {
     const struct qib_geom *g = qib_volume_geom(img);
-    char why[256];
-    if (qib_geom_same_grid(g, qib_volume_geom(mask), QIB_GRID_TOL, why, sizeof why)) {
-        char ga[320], gb[320];
-        qib_geom_format(g, ga, sizeof ga);
-        qib_geom_format(qib_volume_geom(mask), gb, sizeof gb);
-        return qib_fail(step, QIB_EGEOMETRY,
-                        "mask is not on the image's grid (%s): image: %s; mask: %s", why, ga, gb);
-    }
+    if (qib_step_check_grid(step, "mask", mask, img) != QIB_OK)
+        return QIB_EGEOMETRY;
     const uint8_t *m = qib_volume_data(mask);
     size_t n = qib_geom_frame_nvox(g), best = SIZE_MAX;
     double bv = -INFINITY;

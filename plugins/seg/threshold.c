@@ -409,19 +409,13 @@ static int run(qib_step *step, void *priv)
     const qib_volume *search = qib_step_in_volume(step, "mask");
     const struct qib_geom *g = qib_volume_geom(img);
     qib_pool *pool = qib_step_pool(step);
-    char why[256];
     int rc = QIB_OK;
 
     if (g->ndim > 3 && g->dims[3] > 1)
         return qib_fail(step, QIB_EUNSUPPORTED,
                         "image: %zu frames; seg.threshold takes a 3-D image", g->dims[3]);
-    if (search && qib_geom_same_grid(g, qib_volume_geom(search), QIB_GRID_TOL, why, sizeof why)) {
-        char ga[256], gb[256];
-        qib_geom_format(g, ga, sizeof ga);
-        qib_geom_format(qib_volume_geom(search), gb, sizeof gb);
-        return qib_fail(step, QIB_EGEOMETRY,
-                        "mask is not on the image's grid (%s): image: %s; mask: %s", why, ga, gb);
-    }
+    if (search && qib_step_check_grid(step, "mask", search, img) != QIB_OK)
+        return QIB_EGEOMETRY;
     double ref = NAN, bg = NAN;
     if (p->method == M_PERCENT_TABLE && (rc = table_value(step, p, &ref)))
         return rc;

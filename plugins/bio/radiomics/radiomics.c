@@ -507,12 +507,10 @@ static int run(qib_step *step, void *priv)
     const struct radiomics *p = priv;
     const qib_volume *img = qib_step_in_volume(step, "image");
     const qib_volume *msk = qib_step_in_volume(step, "mask");
-    char why[256];
     if (!img || !msk)
         return qib_fail(step, QIB_EINVAL, "inputs image and mask are required");
-    if (qib_geom_same_grid(qib_volume_geom(img), qib_volume_geom(msk), QIB_GRID_TOL, why,
-                           sizeof why) != QIB_OK)
-        return qib_fail(step, QIB_EGEOMETRY, "mask is not on the image's grid: %s", why);
+    if (qib_step_check_grid(step, "mask", msk, img) != QIB_OK)
+        return QIB_EGEOMETRY;
     if (qib_volume_geom(img)->ndim > 3 && qib_volume_geom(img)->dims[3] > 1)
         return qib_fail(step, QIB_EUNSUPPORTED, "image: 4-D images are not supported");
 
