@@ -769,7 +769,10 @@ int qib_ofile_commit(qib_ofile **fp)
     qib_step *s = f->step;
     ofile_unlink_list(f);
     int e = 0;
-    if (fflush(f->fp) != 0)
+    /* an earlier fwrite/fprintf that failed leaves the stream's error flag */
+    if (ferror(f->fp))
+        e = EIO;
+    if (!e && fflush(f->fp) != 0)
         e = errno;
     if (!e && fsync(fileno(f->fp)) != 0)
         e = errno;

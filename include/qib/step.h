@@ -93,7 +93,8 @@ FILE *qib_ofile_stream(qib_ofile *f);
 /** The final path of the file (borrowed). */
 const char *qib_ofile_path(const qib_ofile *f);
 
-/** Flush, sync and rename to the final name; records the output and its
+/** Flush, sync and rename to the final name (failing, with the temporary
+ * file removed, when any earlier write to the stream failed); records the output and its
  * SHA-256 for provenance; frees *f and sets it to NULL.  On failure the
  * temporary file is removed and the error reported through the step. */
 int qib_ofile_commit(qib_ofile **f);

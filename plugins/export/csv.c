@@ -100,13 +100,7 @@ static int run(qib_step *step, void *priv)
         }
         fputc('\n', f);
     }
-    if (ferror(f)) {
-        char path[4096];
-        snprintf(path, sizeof path, "%s", qib_ofile_path(of));
-        qib_ofile_abort(&of);
-        return qib_fail(step, QIB_EIO, "%s: writing failed", path);
-    }
-    return qib_ofile_commit(&of);
+    return qib_ofile_commit(&of); /* reports a failed write too */
 }
 
 static const struct qib_param params[] = {
