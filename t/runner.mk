@@ -49,7 +49,7 @@ TESTS += \
 	t/t0206-failure.sh \
 	t/t0207-info-real.sh
 EXTRA_DIST += \
-	t/t0200-lib.sh \
+	t/t0200-lib.sh t/tap.sh \
 	t/t0201-validate-errors.sh \
 	t/t0202-validate-cli.sh \
 	t/t0203-run.sh \

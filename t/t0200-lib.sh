@@ -7,34 +7,7 @@ export QIB_PLUGIN_PATH
 pipes="$top_srcdir/t/data/pipelines"
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/qib-t02.XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT
-tap_n=0
-tap_failed=0
-
-# ok STATUS DESCRIPTION: one test, passed when STATUS is 0.
-ok() {
-    tap_n=$((tap_n + 1))
-    if [ "$1" -eq 0 ]; then
-        echo "ok $tap_n - $2"
-    else
-        echo "not ok $tap_n - $2"
-        tap_failed=$((tap_failed + 1))
-    fi
-}
-
-diag() { printf '%s\n' "$@" | sed 's/^/# /'; }
-
-# run CMD...: run a command, keep its stdout+stderr in $out and status in $rc.
-run() {
-    out=$("$@" 2>&1)
-    rc=$?
-}
-
-# is_rc WANT DESCRIPTION
-is_rc() {
-    [ "$rc" -eq "$1" ]
-    ok $? "$2 (exit $rc, want $1)"
-    [ "$rc" -eq "$1" ] || diag "$out"
-}
+. "$top_srcdir/t/tap.sh"
 
 # has_line PREFIX FRAGMENT... DESCRIPTION: some line of $out starts with
 # PREFIX and contains every FRAGMENT.

@@ -5,32 +5,7 @@
 pipeline="$top_srcdir/pipelines/demo-ct-lesion.yaml"
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/qib-t08.XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT
-tap_n=0
-tap_failed=0
-
-ok() {
-    tap_n=$((tap_n + 1))
-    if [ "$1" -eq 0 ]; then
-        echo "ok $tap_n - $2"
-    else
-        echo "not ok $tap_n - $2"
-        tap_failed=$((tap_failed + 1))
-    fi
-}
-
-diag() { printf '%s\n' "$@" | sed 's/^/# /'; }
-
-# run CMD...: stdout+stderr in $out, status in $rc.
-run() {
-    out=$("$@" 2>&1)
-    rc=$?
-}
-
-is_rc() {
-    [ "$rc" -eq "$1" ]
-    ok $? "$2 (exit $rc, want $1)"
-    [ "$rc" -eq "$1" ] || diag "$out"
-}
+. "$top_srcdir/t/tap.sh"
 
 # is GOT WANT DESCRIPTION
 is() {
