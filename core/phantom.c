@@ -13,6 +13,7 @@
 
 #include "qib/qib.h"
 #include "cli.h"
+#include "phantom.h"
 
 /* The ct-lesion phantom: a water-equivalent body ellipse (40 HU) in air
  * (-1000 HU) with a spherical lesion (100 HU) and a fat layer, plus Gaussian
@@ -25,7 +26,7 @@ struct ct_lesion {
     uint64_t seed;
 };
 
-static uint64_t splitmix64(uint64_t *s)
+uint64_t qib__phantom_next(uint64_t *s)
 {
     uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
     z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
@@ -33,16 +34,16 @@ static uint64_t splitmix64(uint64_t *s)
     return z ^ (z >> 31);
 }
 
-/* Uniform in (0, 1): 53 random bits, never exactly 0. */
-static double uniform01(uint64_t *s)
+/* 53 random bits, never exactly 0. */
+double qib__phantom_uniform(uint64_t *s)
 {
-    return ((double)(splitmix64(s) >> 11) + 0.5) * (1.0 / 9007199254740992.0);
+    return ((double)(qib__phantom_next(s) >> 11) + 0.5) * (1.0 / 9007199254740992.0);
 }
 
-static double gauss(uint64_t *s)
+double qib__phantom_gauss(uint64_t *s)
 {
     /* Box-Muller; one of the pair is dropped to keep the sequence simple. */
-    double u = uniform01(s), v = uniform01(s);
+    double u = qib__phantom_uniform(s), v = qib__phantom_uniform(s);
     return sqrt(-2.0 * log(u)) * cos(2.0 * M_PI * v);
 }
 
@@ -90,7 +91,7 @@ static int make_ct_lesion(const struct ct_lesion *p, qib_volume **ct, qib_volume
                     m[i] = 1;
                     n++;
                 }
-                double v = hu + p->noise_sd * gauss(&seed);
+                double v = hu + p->noise_sd * qib__phantom_gauss(&seed);
                 c[i] = (int16_t)lround(v < -1024 ? -1024 : v > 3071 ? 3071 : v);
             }
     qib_meta *meta = qib_volume_meta_mut(*ct);
@@ -100,7 +101,7 @@ static int make_ct_lesion(const struct ct_lesion *p, qib_volume **ct, qib_volume
     return QIB_OK;
 }
 
-static int write_nifti(qib_volume *v, const char *dir, const char *name)
+int qib__phantom_write_nifti(qib_volume *v, const char *dir, const char *name)
 {
     qib_harness *h = NULL;
     char err[512];
@@ -119,7 +120,6 @@ static int write_nifti(qib_volume *v, const char *dir, const char *name)
     return rc;
 }
 
-/* mkdir -p: create @p path and any missing parents. */
 static int mkdirs(const char *path)
 {
     char buf[4096];
@@ -140,7 +140,16 @@ static int mkdirs(const char *path)
     return 0;
 }
 
-static void usage(FILE *f)
+int qib__phantom_mkdirs(const char *path)
+{
+    if (mkdirs(path) != 0) {
+        fprintf(stderr, "qib phantom: %s: cannot create directory: %s\n", path, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+static void ct_usage(FILE *f)
 {
     fprintf(f,
             "usage: qib phantom ct-lesion --out DIR [--size N] [--slices N]\n"
@@ -159,7 +168,7 @@ static void usage(FILE *f)
             "  --seed N        random seed (default 1)\n");
 }
 
-static int parse_pos(const char *opt, const char *s, double lo, double hi, double *out)
+int qib__phantom_num(const char *opt, const char *s, double lo, double hi, double *out)
 {
     double v;
     if (!s || qib_parse_double(s, &v) != QIB_OK || !(v >= lo && v <= hi)) {
@@ -171,26 +180,55 @@ static int parse_pos(const char *opt, const char *s, double lo, double hi, doubl
     return 0;
 }
 
-int qib__cmd_phantom(int argc, char **argv)
+int qib__phantom_list(const char *opt, const char *s, double lo, double hi, double *out,
+                      size_t max, size_t *n)
+{
+    char buf[1024];
+    char *save = NULL, *tok;
+    size_t k = 0;
+    if (!s || snprintf(buf, sizeof buf, "%s", s) >= (int)sizeof buf) {
+        fprintf(stderr, "qib phantom: %s: expected a comma-separated list of numbers\n", opt);
+        return -1;
+    }
+    for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        if (k == max) {
+            fprintf(stderr, "qib phantom: %s: at most %zu values, got more in \"%s\"\n", opt,
+                    max, s);
+            return -1;
+        }
+        if (qib__phantom_num(opt, tok, lo, hi, &out[k]))
+            return -1;
+        k++;
+    }
+    if (k == 0) {
+        fprintf(stderr, "qib phantom: %s: expected a comma-separated list of numbers, got \"%s\"\n",
+                opt, s);
+        return -1;
+    }
+    *n = k;
+    return 0;
+}
+
+int qib__phantom_ct_lesion(int argc, char **argv)
 {
     struct ct_lesion p = {.nx = 128, .ny = 128, .nz = 64, .spacing = {1, 1, 2},
                           .lesion_radius_mm = 15, .noise_sd = 10, .seed = 1};
-    const char *out = NULL, *kind = NULL;
+    const char *out = NULL;
     double v;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *val = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            usage(stdout);
+            ct_usage(stdout);
             return QIB_EXIT_OK;
         } else if (!strcmp(a, "--out")) {
             out = val, i++;
         } else if (!strcmp(a, "--size")) {
-            if (parse_pos(a, val, 8, 2048, &v))
+            if (qib__phantom_num(a, val, 8, 2048, &v))
                 return QIB_EXIT_USAGE;
             p.nx = p.ny = (size_t)v, i++;
         } else if (!strcmp(a, "--slices")) {
-            if (parse_pos(a, val, 1, 4096, &v))
+            if (qib__phantom_num(a, val, 1, 4096, &v))
                 return QIB_EXIT_USAGE;
             p.nz = (size_t)v, i++;
         } else if (!strcmp(a, "--spacing")) {
@@ -199,7 +237,7 @@ int qib__cmd_phantom(int argc, char **argv)
             int k = 0;
             snprintf(buf, sizeof buf, "%s", val ? val : "");
             for (tok = strtok_r(buf, ",", &save); tok && k < 3; tok = strtok_r(NULL, ",", &save), k++)
-                if (parse_pos(a, tok, 0.01, 100, &p.spacing[k]))
+                if (qib__phantom_num(a, tok, 0.01, 100, &p.spacing[k]))
                     return QIB_EXIT_USAGE;
             if (k != 3 || tok) {
                 fprintf(stderr, "qib phantom: --spacing: expected X,Y,Z in mm, got \"%s\"\n",
@@ -208,38 +246,28 @@ int qib__cmd_phantom(int argc, char **argv)
             }
             i++;
         } else if (!strcmp(a, "--radius")) {
-            if (parse_pos(a, val, 0.5, 1000, &p.lesion_radius_mm))
+            if (qib__phantom_num(a, val, 0.5, 1000, &p.lesion_radius_mm))
                 return QIB_EXIT_USAGE;
             i++;
         } else if (!strcmp(a, "--noise")) {
-            if (parse_pos(a, val, 0, 1000, &p.noise_sd))
+            if (qib__phantom_num(a, val, 0, 1000, &p.noise_sd))
                 return QIB_EXIT_USAGE;
             i++;
         } else if (!strcmp(a, "--seed")) {
-            if (parse_pos(a, val, 0, 9007199254740992.0, &v))
+            if (qib__phantom_num(a, val, 0, 9007199254740992.0, &v))
                 return QIB_EXIT_USAGE;
             p.seed = (uint64_t)v, i++;
-        } else if (a[0] != '-' && !kind) {
-            kind = a;
         } else {
             fprintf(stderr, "qib phantom: unknown argument \"%s\" (see qib phantom --help)\n", a);
             return QIB_EXIT_USAGE;
         }
     }
-    if (!kind || strcmp(kind, "ct-lesion") != 0) {
-        fprintf(stderr, "qib phantom: %s%s%s; the phantoms are: ct-lesion\n",
-                kind ? "unknown phantom \"" : "no phantom named", kind ? kind : "",
-                kind ? "\"" : "");
-        return QIB_EXIT_USAGE;
-    }
     if (!out) {
         fprintf(stderr, "qib phantom: --out DIR is required\n");
         return QIB_EXIT_USAGE;
     }
-    if (mkdirs(out) != 0) {
-        fprintf(stderr, "qib phantom: %s: cannot create directory: %s\n", out, strerror(errno));
+    if (qib__phantom_mkdirs(out) != 0)
         return QIB_EXIT_FAIL;
-    }
     qib_volume *ct = NULL, *roi = NULL;
     size_t n = 0;
     int rc = make_ct_lesion(&p, &ct, &roi, &n);
@@ -247,9 +275,9 @@ int qib__cmd_phantom(int argc, char **argv)
         fprintf(stderr, "qib phantom: %s\n", qib_strerror(rc));
         return QIB_EXIT_FAIL;
     }
-    rc = write_nifti(ct, out, "ct.nii.gz");
+    rc = qib__phantom_write_nifti(ct, out, "ct.nii.gz");
     if (!rc)
-        rc = write_nifti(roi, out, "roi.nii.gz");
+        rc = qib__phantom_write_nifti(roi, out, "roi.nii.gz");
     double ml = (double)n * qib_geom_voxel_mm3(qib_volume_geom(roi)) / 1000.0;
     qib_volume_unref(&ct);
     qib_volume_unref(&roi);
@@ -260,4 +288,38 @@ int qib__cmd_phantom(int argc, char **argv)
     printf("%s/roi.nii.gz lesion of radius %g mm: %zu voxels, %.3f mL (sphere %.3f mL)\n", out,
            p.lesion_radius_mm, n, ml, 4.0 / 3.0 * M_PI * pow(p.lesion_radius_mm, 3) / 1000.0);
     return QIB_EXIT_OK;
+}
+
+static const struct qib__phantom phantoms[] = {
+    {"ct-lesion", "CT body ellipse with a spherical lesion and its mask (NIfTI)",
+     qib__phantom_ct_lesion},
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: qib phantom NAME --out DIR [options]\n"
+               "       qib phantom NAME --help\n\n"
+               "Writes a digital phantom whose answer is known.  The phantoms:\n");
+    for (size_t i = 0; i < sizeof phantoms / sizeof phantoms[0]; i++)
+        fprintf(f, "  %-10s %s\n", phantoms[i].name, phantoms[i].summary);
+}
+
+int qib__cmd_phantom(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return QIB_EXIT_USAGE;
+    }
+    if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+        usage(stdout);
+        return QIB_EXIT_OK;
+    }
+    for (size_t i = 0; i < sizeof phantoms / sizeof phantoms[0]; i++)
+        if (!strcmp(argv[1], phantoms[i].name))
+            return phantoms[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "qib phantom: unknown phantom \"%s\"; the phantoms are:", argv[1]);
+    for (size_t i = 0; i < sizeof phantoms / sizeof phantoms[0]; i++)
+        fprintf(stderr, " %s", phantoms[i].name);
+    fprintf(stderr, "\n");
+    return QIB_EXIT_USAGE;
 }
