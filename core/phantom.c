@@ -293,6 +293,8 @@ int qib__phantom_ct_lesion(int argc, char **argv)
 static const struct qib__phantom phantoms[] = {
     {"ct-lesion", "CT body ellipse with a spherical lesion and its mask (NIfTI)",
      qib__phantom_ct_lesion},
+    {"nema-iec", "NEMA NU-2 IEC body phantom PET: six hot spheres (NIfTI and DICOM)",
+     qib__phantom_nema_iec},
 };
 
 static void usage(FILE *f)

@@ -1,7 +1,7 @@
 /* seg.components: connected components of a mask (6-, 18- or 26-connected),
  * labelled by size, with a table of each component's volume, centroid and
  * bounding box; keeps the largest, the one holding a seed, those above a
- * volume, or all.  Two-pass union-find over runs of voxels along x. */
+ * volume, all, or the one holding the image's hottest voxel.  Two-pass union-find over runs of voxels along x. */
 #include <config.h>
 
 #include <inttypes.h>
@@ -12,8 +12,8 @@
 
 #include "qib/qib.h"
 
-enum keep { K_LARGEST, K_SEED, K_MIN_VOLUME, K_ALL };
-static const char *const keeps[] = {"largest", "seed", "min_volume", "all", NULL};
+enum keep { K_LARGEST, K_SEED, K_MIN_VOLUME, K_ALL, K_HOTTEST };
+static const char *const keeps[] = {"largest", "seed", "min_volume", "all", "hottest", NULL};
 static const char *const conns[] = {"6", "18", "26", NULL};
 static const char *const units[] = {"mm", "voxel", NULL};
 static const char *const outputs_kind[] = {"binary", "labels", NULL};
@@ -313,6 +313,41 @@ static int run(qib_step *step, void *priv)
     double ml = qib_geom_voxel_mm3(g) / 1000.0;
     size_t nkept = 0;
     int64_t seed_comp = -1;
+    if (p->keep == K_HOTTEST) {
+        /* the hottest voxel of the image among the mask's voxels (first in
+         * raster order on ties): the EANM isocontour is the part of the
+         * thresholded search region connected to the maximum */
+        const qib_volume *img = qib_step_in_volume(step, "image");
+        if (!img) {
+            rc = qib_fail(step, QIB_EINVAL,
+                          "keep hottest needs input \"image\": the image whose hottest mask "
+                          "voxel chooses the component");
+            goto fail;
+        }
+        if (qib_step_check_grid(step, "image", img, mask) != QIB_OK) {
+            rc = QIB_EGEOMETRY;
+            goto fail;
+        }
+        double best = -INFINITY;
+        for (size_t r = 0; r < rows; r++)
+            for (size_t i = L.rowstart[r]; i < L.rowstart[r + 1]; i++)
+                for (size_t x = L.runs[i].x0; x <= L.runs[i].x1; x++) {
+                    double v = qib_volume_get(img, r * L.nx + x);
+                    if (v > best) {
+                        best = v;
+                        seed_comp = L.parent[i];
+                    }
+                }
+        if (seed_comp < 0 && nruns) {
+            rc = qib_fail(step, QIB_EINVAL,
+                          "image: every voxel under the mask is NaN: no hottest voxel");
+            goto fail;
+        }
+        if (seed_comp >= 0) {
+            char buf[32];
+            qib_step_record(step, "hottest_value", qib_format_double(best, buf));
+        }
+    }
     if (p->keep == K_SEED) {
         double idx[3];
         if (p->seed_unit == 0) {
@@ -351,7 +386,8 @@ static int run(qib_step *step, void *priv)
     }
     for (size_t k = 0; k < ncomp; k++) {
         int keep = p->keep == K_ALL || (p->keep == K_LARGEST && k == 0) ||
-                   (p->keep == K_SEED && (int64_t)cs[k].first == seed_comp) ||
+                   ((p->keep == K_SEED || p->keep == K_HOTTEST) &&
+                    (int64_t)cs[k].first == seed_comp) ||
                    (p->keep == K_MIN_VOLUME && (double)cs[k].n * ml >= p->min_volume);
         if (!keep)
             continue;
@@ -490,7 +526,8 @@ static const struct qib_param params[] = {
     {.name = "keep", .type = QIB_PARAM_ENUM, .offset = offsetof(struct components, keep),
      .def = "largest", .choices = keeps,
      .help = "components kept: largest (most voxels; ties: first in raster order), seed "
-             "(the one holding seed), min_volume (at least min_volume mL), all"},
+             "(the one holding seed), min_volume (at least min_volume mL), all, hottest (the "
+             "one holding the hottest voxel of input \"image\" under the mask)"},
     {.name = "seed", .type = QIB_PARAM_VEC3, .offset = offsetof(struct components, seed),
      .def = "[0, 0, 0]",
      .help = "keep seed: a point in LPS mm, or a voxel index (seed_unit voxel); the nearest "
@@ -515,6 +552,9 @@ static const struct qib_param params[] = {
 
 static const struct qib_port inputs[] = {
     {.name = "mask", .kind = QIB_OBJ_MASK, .help = "mask; every non-zero voxel is foreground"},
+    {.name = "image", .kind = QIB_OBJ_VOLUME, .flags = QIB_PORT_OPTIONAL,
+     .help = "keep hottest: the image (on the mask's grid) whose highest value under the mask "
+             "chooses the component kept"},
     {.name = NULL},
 };
 
@@ -534,7 +574,7 @@ static const struct qib_plugin descriptor = {
     .struct_size = sizeof(struct qib_plugin),
     .kind = QIB_KIND_SEG,
     .name = "components",
-    .version = "1.0.0",
+    .version = "1.1.0",
     .license = "MIT",
     .summary = "connected components of a mask (6/18/26), labelled by size, with volume, "
                "centroid and bounding box",
