@@ -295,6 +295,8 @@ static const struct qib__phantom phantoms[] = {
      qib__phantom_ct_lesion},
     {"nema-iec", "NEMA NU-2 IEC body phantom PET: six hot spheres (NIfTI and DICOM)",
      qib__phantom_nema_iec},
+    {"dwi", "QIBA DWI digital reference object: known ADC per column, SNR per row",
+     qib__phantom_dwi},
 };
 
 static void usage(FILE *f)
