@@ -1182,47 +1182,87 @@ static void shq(FILE *f, const char *s)
     putc('\'', f);
 }
 
-/* Run @p argv, its standard output into @p buf (NUL-terminated, at most
- * @p len - 1 bytes).  Returns the exit status, or -1. */
-static int capture(char *const argv[], char *buf, size_t len)
+/* Run @p argv; its standard output (at most @p max bytes, the rest read
+ * and dropped) into *@p out, NUL-terminated (transfer full).  With @p quiet
+ * its standard error goes to /dev/null.  Returns the exit status, or -1
+ * (*@p out NULL) when no process could be started or memory ran out. */
+static int capture_all(char *const argv[], int quiet, size_t max, char **out)
 {
-    int fd[2];
-    if (pipe(fd) != 0)
+    *out = NULL;
+    char *buf = NULL;
+    size_t n = 0;
+    FILE *m = open_memstream(&buf, &n);
+    if (!m)
         return -1;
+    int fd[2];
+    if (pipe(fd) != 0) {
+        fclose(m);
+        free(buf);
+        return -1;
+    }
     fflush(NULL);
     pid_t pid = fork();
     if (pid < 0) {
         close(fd[0]);
         close(fd[1]);
+        fclose(m);
+        free(buf);
         return -1;
     }
     if (pid == 0) {
         close(fd[0]);
         dup2(fd[1], 1);
         close(fd[1]);
+        if (quiet) {
+            int nul = open("/dev/null", O_WRONLY | O_CLOEXEC);
+            if (nul >= 0)
+                dup2(nul, 2);
+        }
         execvp(argv[0], argv);
-        fprintf(stderr, "qib batch: cannot run %s: %s\n", argv[0], strerror(errno));
+        fprintf(stderr, "qib: cannot run %s: %s\n", argv[0], strerror(errno));
         _exit(127);
     }
     close(fd[1]);
-    size_t n = 0;
+    size_t got = 0;
     for (;;) {
-        char tmp[512];
+        char tmp[4096];
         ssize_t r = read(fd[0], tmp, sizeof tmp);
         if (r < 0 && errno == EINTR)
             continue;
         if (r <= 0)
             break;
-        for (ssize_t i = 0; i < r && n + 1 < len; i++)
-            buf[n++] = tmp[i];
+        size_t k = got + (size_t)r <= max ? (size_t)r : max - got;
+        if (k)
+            fwrite(tmp, 1, k, m);
+        got += k;
     }
-    buf[n] = '\0';
     close(fd[0]);
+    int bad = fclose(m) != 0;
     int ws;
     while (waitpid(pid, &ws, 0) < 0)
-        if (errno != EINTR)
+        if (errno != EINTR) {
+            free(buf);
             return -1;
+        }
+    if (bad) {
+        free(buf);
+        return -1;
+    }
+    *out = buf;
     return WIFEXITED(ws) ? WEXITSTATUS(ws) : -1;
+}
+
+/* capture_all into a fixed buffer of @p len bytes. */
+static int capture(char *const argv[], char *buf, size_t len)
+{
+    char *o;
+    int st = capture_all(argv, 0, len - 1, &o);
+    buf[0] = '\0';
+    if (o) {
+        snprintf(buf, len, "%s", o);
+        free(o);
+    }
+    return st;
 }
 
 /* MaxArraySize from `scontrol show config` (Slurm's default 1001 when it
@@ -1324,18 +1364,33 @@ static int slurm_submit(struct batch *b, size_t nrun)
     }
     long maxa = b->max_array ? b->max_array : slurm_max_array();
     char *script = xasprintf("%s/slurm/array.sbatch", outabs);
+    /* jobs.txt: the job ids, comma-separated (what squeue -j takes);
+     * arrays.tsv: each array's job id, offset and task count, so that a
+     * task id maps back to its line of cases.txt (qib status). */
+    char *abuf = NULL;
+    size_t alen = 0;
     FILE *jobs = open_memstream(&buf, &len);
-    if (!script || !jobs)
+    FILE *arrays = jobs ? open_memstream(&abuf, &alen) : NULL;
+    if (!script || !jobs || !arrays) {
+        if (jobs)
+            fclose(jobs);
+        free(buf);
+        free(script);
         goto out;
+    }
+    fprintf(arrays, "job\toffset\tcount\n");
     size_t narrays = 0;
+    int failed = 0;
     for (size_t off = 0; off < nrun; off += (size_t)maxa) {
         size_t m = nrun - off < (size_t)maxa ? nrun - off : (size_t)maxa;
         char arr[64], exp[64], out[256];
         snprintf(arr, sizeof arr, "--array=0-%zu", m - 1);
         snprintf(exp, sizeof exp, "--export=ALL,QIB_OFFSET=%zu", off);
         const char **av = calloc(8 + b->nsbatch_args, sizeof *av);
-        if (!av)
+        if (!av) {
+            failed = 1;
             break;
+        }
         size_t n = 0;
         av[n++] = "sbatch";
         av[n++] = "--parsable";
@@ -1351,34 +1406,673 @@ static int slurm_submit(struct batch *b, size_t nrun)
         if (st != 0 || !out[0]) {
             fprintf(stderr, "qib batch: sbatch failed (exit status %d) for cases %zu to %zu\n", st,
                     off + 1, off + m);
-            fclose(jobs);
-            free(buf);
-            free(script);
-            goto out;
+            failed = 1;
+            break;
         }
         fprintf(jobs, "%s%s", narrays ? "," : "", out);
+        fprintf(arrays, "%s\t%zu\t%zu\n", out, off, m);
         narrays++;
         if (!b->quiet)
             fprintf(stderr, "qib batch: submitted job array %s: %zu case%s (from %zu)\n", out, m,
                     m == 1 ? "" : "s", off + 1);
     }
     fclose(jobs);
+    fclose(arrays);
     free(script);
-    rc = qib__write_file_atomic(sdir, "jobs.txt", buf, len, err, sizeof err);
-    if (rc == QIB_OK) {
+    /* What was submitted is recorded even when a later sbatch failed: those
+     * arrays run. */
+    rc = narrays || !failed ? qib__write_file_atomic(sdir, "jobs.txt", buf, len, err, sizeof err)
+                            : QIB_OK;
+    if (rc == QIB_OK && (narrays || !failed))
+        rc = qib__write_file_atomic(sdir, "arrays.tsv", abuf, alen, err, sizeof err);
+    if (rc == QIB_OK && !failed) {
         ex = QIB_EXIT_OK;
         if (!b->quiet && !b->wait)
             fprintf(stderr, "qib batch: %zu case%s submitted in %zu array%s (%s); `qib status %s` "
                     "follows them\n", nrun, nrun == 1 ? "" : "s", narrays, narrays == 1 ? "" : "s",
                     buf, b->out);
-    } else {
+    } else if (rc != QIB_OK) {
         fprintf(stderr, "qib batch: %s\n", err);
     }
     free(buf);
+    free(abuf);
 out:
     free(sdir);
     free(logs);
     return ex;
+}
+
+/* ---- what Slurm says about cases that wrote no status.json ----
+ * A case's status.json is the record of its result; a task that Slurm
+ * killed (time or memory limit, scancel, a node failure) or never started
+ * writes none.  For those cases only, sacct (when accounting works) or else
+ * scontrol (which keeps finished jobs for MinJobAge) says what happened.
+ * DIR/slurm/cases.txt lists the submitted cases; DIR/slurm/arrays.tsv gives
+ * each array's job id, offset in cases.txt and task count (directories
+ * written before it existed have only jobs.txt, the job ids). */
+
+/* Slurm's job states and the word qib status shows for them. */
+static const struct {
+    const char *state;
+    const char *word;
+} slurm_words[] = {
+    {"PENDING", "pending"},       {"REQUEUED", "pending"},     {"REQUEUE_HOLD", "pending"},
+    {"REQUEUE_FED", "pending"},   {"RESV_DEL_HOLD", "pending"}, {"RUNNING", "running"},
+    {"CONFIGURING", "running"},   {"COMPLETING", "running"},   {"STAGE_OUT", "running"},
+    {"SIGNALING", "running"},     {"RESIZING", "running"},     {"SUSPENDED", "suspended"},
+    {"STOPPED", "suspended"},     {"TIMEOUT", "timeout"},      {"OUT_OF_MEMORY", "out of memory"},
+    {"CANCELLED", "cancelled"},   {"NODE_FAIL", "node failure"}, {"PREEMPTED", "preempted"},
+    {"BOOT_FAIL", "boot failure"}, {"DEADLINE", "deadline"},   {"FAILED", "failed"},
+    {"COMPLETED", "failed"},
+};
+
+/* The words of the summary line beyond ok, failed and interrupted, in order. */
+static const char *const slurm_counted[] = {
+    "pending", "running", "suspended", "timeout", "out of memory", "cancelled",
+    "node failure", "preempted", "boot failure", "deadline", "unknown",
+};
+#define NCOUNTED (sizeof slurm_counted / sizeof slurm_counted[0])
+
+/* One submitted array. */
+struct sarray {
+    char *id;
+    size_t off, count;
+    int known;         /* off and count known */
+};
+
+/* One line of Slurm's answer: a job, or the tasks of an array job. */
+struct srec {
+    char *job;         /* the array job id */
+    char *tasks;       /* task ids: "3", "0-3", "[4-7%2]", "1,3-5:2" */
+    char *state;       /* e.g. "TIMEOUT", "CANCELLED by 0" */
+    char *exitc;       /* "0:15" */
+    char *elapsed;     /* "[D-]HH:MM:SS" */
+    char *reason;      /* scontrol only */
+    int sacct;         /* from sacct (accounting keeps every task that ran) */
+};
+
+/* What is known of one case. */
+struct sinfo {
+    int need;          /* 1: it wrote no status.json; 2: its status.json says
+                        * interrupted, in array task job_task of Slurm */
+    char job[32];
+    long line;         /* its line of cases.txt, -1: not submitted */
+    long arr;          /* its array, -1: unknown */
+    unsigned long task;
+    const char *word;  /* the state in qib's words; NULL: Slurm said nothing */
+    char note[256];
+    double wall;       /* seconds; < 0 unknown */
+};
+
+struct sview {
+    char *cases_buf;
+    char **lines;
+    size_t nlines;
+    struct sarray *arr;
+    size_t narr;
+    struct srec *rec;
+    size_t nrec, caprec;
+    long stride;       /* cases per array (directories without arrays.tsv), 0 unknown */
+};
+
+/* Whether task @p t is in the task list @p spec; *@p max (when not NULL)
+ * gets the largest task id of the list. */
+static int task_in(const char *spec, unsigned long t, unsigned long *max)
+{
+    const char *p = spec + (*spec == '[');
+    int in = 0;
+    while (*p && *p != ']' && *p != '%') {
+        char *e;
+        errno = 0;
+        unsigned long a = strtoul(p, &e, 10), b, step = 1;
+        if (e == p || errno)
+            break;
+        b = a;
+        if (*e == '-') {
+            p = e + 1;
+            b = strtoul(p, &e, 10);
+            if (e == p || errno || b < a)
+                break;
+        }
+        if (*e == ':') {
+            p = e + 1;
+            step = strtoul(p, &e, 10);
+            if (e == p || errno || !step)
+                break;
+        }
+        if (t >= a && t <= b && (t - a) % step == 0)
+            in = 1;
+        if (max && b > *max)
+            *max = b;
+        p = e + (*e == ',');
+        if (*e != ',' && *e != ']' && *e != '%' && *e)
+            break;
+    }
+    return in;
+}
+
+/* Seconds from Slurm's [D-][HH:]MM:SS; -1 when it is not one. */
+static double slurm_secs(const char *s)
+{
+    if (!s || !*s)
+        return -1;
+    long v[4] = {0, 0, 0, 0};
+    int nv = 0;
+    long days = 0;
+    const char *p = s;
+    char *e;
+    const char *dash = strchr(s, '-');
+    if (dash) {
+        days = strtol(s, &e, 10);
+        if (e != dash)
+            return -1;
+        p = dash + 1;
+    }
+    while (nv < 3) {
+        errno = 0;
+        v[nv++] = strtol(p, &e, 10);
+        if (e == p || errno || v[nv - 1] < 0)
+            return -1;
+        if (*e != ':')
+            break;
+        p = e + 1;
+    }
+    if (*e)
+        return -1;
+    double sec = 0;
+    for (int i = 0; i < nv; i++)
+        sec = sec * 60 + (double)v[i];
+    return sec + (double)days * 86400;
+}
+
+static void sview_free(struct sview *v)
+{
+    free(v->cases_buf);
+    free(v->lines);
+    for (size_t i = 0; i < v->narr; i++)
+        free(v->arr[i].id);
+    free(v->arr);
+    for (size_t i = 0; i < v->nrec; i++) {
+        free(v->rec[i].job);
+        free(v->rec[i].tasks);
+        free(v->rec[i].state);
+        free(v->rec[i].exitc);
+        free(v->rec[i].elapsed);
+        free(v->rec[i].reason);
+    }
+    free(v->rec);
+    memset(v, 0, sizeof *v);
+}
+
+/* Split @p buf into its lines in place (CR LF or LF; empty lines dropped). */
+static int split_lines(char *buf, char ***out, size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    size_t cap = 0;
+    for (char *p = buf; *p;) {
+        char *e = p + strcspn(p, "\n");
+        int last = !*e;
+        *e = '\0';
+        if (e > p && e[-1] == '\r')
+            e[-1] = '\0';
+        if (*p) {
+            if (*n == cap) {
+                cap = cap ? cap * 2 : 64;
+                char **nv = realloc(*out, cap * sizeof *nv);
+                if (!nv) {
+                    free(*out);
+                    *out = NULL;
+                    *n = 0;
+                    return -1;
+                }
+                *out = nv;
+            }
+            (*out)[(*n)++] = p;
+        }
+        if (last)
+            break;
+        p = e + 1;
+    }
+    return 0;
+}
+
+/* The submitted arrays: arrays.tsv, else the job ids of jobs.txt with the
+ * offsets found later.  Returns -1 when there is no record of a submission. */
+static int read_arrays(const char *dir, struct sview *v)
+{
+    char *p = xasprintf("%s/slurm/arrays.tsv", dir), *buf = NULL;
+    size_t len;
+    int rc = p ? qib__slurp(p, 16u << 20, &buf, &len) : QIB_ENOMEM;
+    free(p);
+    if (rc == QIB_OK) {
+        char **l;
+        size_t nl;
+        if (split_lines(buf, &l, &nl) < 0) {
+            free(buf);
+            return -1;
+        }
+        v->arr = calloc(nl + 1, sizeof *v->arr);
+        for (size_t i = 0; v->arr && i < nl; i++) {
+            char id[64];
+            unsigned long off, cnt;
+            int used = 0;
+            if (sscanf(l[i], "%63s %lu %lu%n", id, &off, &cnt, &used) != 3 || l[i][used] ||
+                off > v->nlines || cnt > v->nlines - off || !cnt)
+                continue; /* the header, or a line not written by qib */
+            struct sarray *a = &v->arr[v->narr];
+            if (!(a->id = strdup(id)))
+                break;
+            a->off = off;
+            a->count = cnt;
+            a->known = 1;
+            v->narr++;
+        }
+        free(l);
+        free(buf);
+        if (!v->arr)
+            return -1;
+        if (v->narr)
+            return 0;
+        free(v->arr); /* nothing usable in it: jobs.txt */
+        v->arr = NULL;
+    }
+    p = xasprintf("%s/slurm/jobs.txt", dir);
+    rc = p ? qib__slurp(p, 16u << 20, &buf, &len) : QIB_ENOMEM;
+    free(p);
+    if (rc != QIB_OK)
+        return -1;
+    size_t nj = 1;
+    for (char *c = buf; *c; c++)
+        nj += *c == ',';
+    v->arr = calloc(nj, sizeof *v->arr);
+    char *save = NULL;
+    for (char *t = v->arr ? strtok_r(buf, ",\r\n ", &save) : NULL; t;
+         t = strtok_r(NULL, ",\r\n ", &save)) {
+        if (!(v->arr[v->narr].id = strdup(t)))
+            break;
+        v->narr++;
+    }
+    free(buf);
+    /* One array: every case.  Several: each full but the last, whose size
+     * (MaxArraySize then) was not recorded. */
+    if (v->narr == 1) {
+        v->arr[0].count = v->nlines;
+        v->arr[0].known = 1;
+    }
+    return v->arr ? 0 : -1;
+}
+
+/* Directories without arrays.tsv and with several arrays: the cases per
+ * array, from a status.json that records its array job and task (exact),
+ * else from the largest task id Slurm knows of the first array. */
+static void find_stride(const char *dir, struct sview *v, int ask_records)
+{
+    if (v->stride || v->narr < 2 || (v->arr[0].known && v->arr[1].known))
+        return;
+    long s = 0;
+    for (size_t L = 0; !ask_records && !s && L < v->nlines; L++) {
+        char *p = xasprintf("%s/cases/%s/status.json", dir, v->lines[L]);
+        struct qib__jv j;
+        char err[256];
+        if (p && !qib__case_id_problem(v->lines[L]) &&
+            qib__json_read(p, &j, err, sizeof err) == QIB_OK) {
+            const struct qib__jv *sl = qib__jv_get(&j, "slurm");
+            const char *aj = qib__jv_str(sl, "array_job_id");
+            const char *at = qib__jv_str(sl, "array_task_id");
+            for (size_t k = 1; aj && at && k < v->narr; k++) {
+                char *e;
+                unsigned long t = strtoul(at, &e, 10);
+                if (strcmp(v->arr[k].id, aj) == 0 && !*e && t <= L && (L - t) % k == 0)
+                    s = (long)((L - t) / k);
+            }
+            qib__jv_free(&j);
+        }
+        free(p);
+    }
+    for (size_t r = 0; ask_records && r < v->nrec; r++) {
+        unsigned long mx = 0;
+        if (strcmp(v->rec[r].job, v->arr[0].id) == 0) {
+            task_in(v->rec[r].tasks, 0, &mx);
+            if ((long)mx + 1 > s)
+                s = (long)mx + 1;
+        }
+    }
+    /* Consistent with the count of arrays: all but the last full. */
+    if (s <= 0 || (size_t)s * (v->narr - 1) >= v->nlines || (size_t)s * v->narr < v->nlines)
+        return;
+    v->stride = s;
+    for (size_t k = 0; k < v->narr; k++) {
+        v->arr[k].off = (size_t)s * k;
+        v->arr[k].count = k + 1 < v->narr ? (size_t)s : v->nlines - (size_t)s * k;
+        v->arr[k].known = 1;
+    }
+}
+
+/* Each needed case's array and task. */
+static void map_cases(struct sview *v, struct sinfo *si, long n)
+{
+    for (long i = 0; i < n; i++) {
+        if (!si[i].need || si[i].line < 0 || si[i].arr >= 0)
+            continue;
+        size_t L = (size_t)si[i].line;
+        for (size_t k = 0; k < v->narr; k++)
+            if (v->arr[k].known && L >= v->arr[k].off && L - v->arr[k].off < v->arr[k].count) {
+                si[i].arr = (long)k;
+                si[i].task = (unsigned long)(L - v->arr[k].off);
+            }
+    }
+}
+
+static struct srec *new_rec(struct sview *v)
+{
+    if (v->nrec == v->caprec) {
+        size_t nc = v->caprec ? v->caprec * 2 : 16;
+        struct srec *nr = realloc(v->rec, nc * sizeof *nr);
+        if (!nr)
+            return NULL;
+        v->rec = nr;
+        v->caprec = nc;
+    }
+    struct srec *r = &v->rec[v->nrec++];
+    memset(r, 0, sizeof *r);
+    return r;
+}
+
+/* sacct -n -P -X -o JobID,State,ExitCode,Elapsed: "12_3|TIMEOUT|0:0|00:01:00". */
+static void parse_sacct(struct sview *v, char *out)
+{
+    char **l;
+    size_t nl;
+    if (split_lines(out, &l, &nl) < 0)
+        return;
+    for (size_t i = 0; i < nl; i++) {
+        char *f[4];
+        char *p = l[i];
+        size_t k;
+        for (k = 0; k < 4 && p; k++) {
+            f[k] = p;
+            p = strchr(p, '|');
+            if (p)
+                *p++ = '\0';
+        }
+        char *us = k == 4 ? strchr(f[0], '_') : NULL;
+        if (!us)
+            continue; /* not an array task */
+        *us = '\0';
+        struct srec *r = new_rec(v);
+        if (!r)
+            break;
+        r->job = strdup(f[0]);
+        r->tasks = strdup(us + 1);
+        r->state = strdup(f[1]);
+        r->exitc = strdup(f[2]);
+        r->elapsed = strdup(f[3]);
+        r->sacct = 1;
+        if (!r->job || !r->tasks || !r->state || !r->exitc || !r->elapsed) {
+            free(r->job);
+            free(r->tasks);
+            free(r->state);
+            free(r->exitc);
+            free(r->elapsed);
+            v->nrec--;
+            break;
+        }
+    }
+    free(l);
+}
+
+/* The value of KEY=VALUE in a line of `scontrol -o show job` (the fields
+ * are separated by spaces), strdup'ed; NULL when absent. */
+static char *sc_field(const char *line, const char *key)
+{
+    size_t kl = strlen(key);
+    for (const char *p = line; (p = strstr(p, key)); p += kl) {
+        if ((p == line || p[-1] == ' ') && p[kl] == '=')
+            return strndup(p + kl + 1, strcspn(p + kl + 1, " \n"));
+    }
+    return NULL;
+}
+
+static void parse_scontrol(struct sview *v, char *out)
+{
+    char **l;
+    size_t nl;
+    if (split_lines(out, &l, &nl) < 0)
+        return;
+    for (size_t i = 0; i < nl; i++) {
+        char *job = sc_field(l[i], "ArrayJobId"), *tasks = sc_field(l[i], "ArrayTaskId");
+        struct srec *r = job && tasks ? new_rec(v) : NULL;
+        if (!r) {
+            free(job);
+            free(tasks);
+            continue;
+        }
+        r->job = job;
+        r->tasks = tasks;
+        r->state = sc_field(l[i], "JobState");
+        r->exitc = sc_field(l[i], "ExitCode");
+        r->elapsed = sc_field(l[i], "RunTime");
+        r->reason = sc_field(l[i], "Reason");
+        if (!r->state) {
+            free(r->job);
+            free(r->tasks);
+            free(r->exitc);
+            free(r->elapsed);
+            free(r->reason);
+            v->nrec--;
+        }
+    }
+    free(l);
+}
+
+/* The case's state and note from record @p r. */
+static void explain(struct sinfo *s, const struct sarray *a, const struct srec *r)
+{
+    size_t wl = strspn(r->state, "ABCDEFGHIJKLMNOPQRSTUVWXYZ_");
+    s->word = "unknown";
+    for (size_t k = 0; k < sizeof slurm_words / sizeof slurm_words[0]; k++)
+        if (strlen(slurm_words[k].state) == wl && strncmp(slurm_words[k].state, r->state, wl) == 0)
+            s->word = slurm_words[k].word;
+    double el = slurm_secs(r->elapsed);
+    int pending = strcmp(s->word, "pending") == 0, running = strcmp(s->word, "running") == 0;
+    s->wall = pending || el <= 0 ? -1 : el;
+    int failed = wl == 6 && strncmp(r->state, "FAILED", 6) == 0;
+    int done = wl == 9 && strncmp(r->state, "COMPLETED", 9) == 0;
+    char *b = s->note;
+    size_t n = sizeof s->note;
+    int w = snprintf(b, n, "(slurm job %s_%lu: %s", a->id, s->task, r->state);
+    if (w > 0 && (size_t)w < n && el > 0 && !pending)
+        w += snprintf(b + w, n - (size_t)w, " %s %s", running ? "for" : "after", r->elapsed);
+    if (w > 0 && (size_t)w < n && (failed || done) && r->exitc)
+        w += snprintf(b + w, n - (size_t)w, ", exit code %s", r->exitc);
+    if (w > 0 && (size_t)w < n && pending && r->reason && strcmp(r->reason, "None") != 0)
+        w += snprintf(b + w, n - (size_t)w, ", reason %s", r->reason);
+    if (w > 0 && (size_t)w < n && done)
+        w += snprintf(b + w, n - (size_t)w, ", but the case wrote no status.json");
+    if (w > 0 && (size_t)w < n)
+        snprintf(b + w, n - (size_t)w, ")");
+}
+
+/* Match the records to the needed cases not explained yet. */
+static void match_records(struct sview *v, struct sinfo *si, long n)
+{
+    for (long i = 0; i < n; i++) {
+        if (!si[i].need || si[i].arr < 0 || si[i].word)
+            continue;
+        const struct sarray *a = &v->arr[si[i].arr];
+        for (size_t r = 0; r < v->nrec; r++)
+            if (strcmp(v->rec[r].job, a->id) == 0 && task_in(v->rec[r].tasks, si[i].task, NULL)) {
+                explain(&si[i], a, &v->rec[r]);
+                break;
+            }
+    }
+}
+
+/* Whether array @p k should be asked about: a needed case is in it not yet
+ * explained, or (offsets unknown) any needed case is. */
+static int array_wanted(const struct sview *v, const struct sinfo *si, long n, size_t k)
+{
+    for (long i = 0; i < n; i++)
+        if (si[i].need && si[i].line >= 0 && !si[i].word &&
+            (si[i].arr == (long)k || (si[i].arr < 0 && !v->arr[k].known) ||
+             (si[i].arr < 0 && k == 0)))
+            return 1;
+    return 0;
+}
+
+/* Fill si[0..n) for the cases @p ids of cohort directory @p dir; si[i].need
+ * is set by the caller.  Cases that were not submitted keep line -1. */
+static void slurm_explain(const char *dir, char *const *ids, long n, struct sinfo *si)
+{
+    struct sview v;
+    memset(&v, 0, sizeof v);
+    long nneed = 0;
+    long ninter = 0;
+    for (long i = 0; i < n; i++) {
+        si[i].line = si[i].arr = -1;
+        si[i].word = NULL;
+        si[i].note[0] = '\0';
+        si[i].wall = -1;
+        nneed += si[i].need == 1 && ids[i];
+        ninter += si[i].need == 2;
+    }
+    if (!nneed && !ninter)
+        return;
+    char *p = xasprintf("%s/slurm/cases.txt", dir);
+    size_t len;
+    int rc = p ? qib__slurp(p, 256u << 20, &v.cases_buf, &len) : QIB_ENOMEM;
+    free(p);
+    if (rc != QIB_OK || split_lines(v.cases_buf, &v.lines, &v.nlines) < 0 ||
+        read_arrays(dir, &v) < 0 || (!v.narr && !ninter)) {
+        sview_free(&v);
+        return;
+    }
+    for (long i = 0; i < n; i++)
+        for (size_t L = 0; si[i].need == 1 && ids[i] && L < v.nlines; L++)
+            if (strcmp(v.lines[L], ids[i]) == 0) {
+                si[i].line = (long)L;
+                break;
+            }
+    /* An interrupted case names its array job itself. */
+    for (long i = 0; i < n; i++) {
+        if (si[i].need != 2)
+            continue;
+        size_t k;
+        for (k = 0; k < v.narr && strcmp(v.arr[k].id, si[i].job) != 0; k++)
+            ;
+        if (k == v.narr) {
+            struct sarray *na = realloc(v.arr, (v.narr + 1) * sizeof *na);
+            if (!na || !(na[k].id = strdup(si[i].job))) {
+                if (na)
+                    v.arr = na;
+                continue;
+            }
+            v.arr = na;
+            na[k].off = na[k].count = 0;
+            na[k].known = 0;
+            v.narr++;
+        }
+        si[i].arr = (long)k;
+        si[i].line = 0;
+    }
+    find_stride(dir, &v, 0);
+    map_cases(&v, si, n);
+    /* sacct first (it keeps every job), then scontrol for what it did not
+     * know (no accounting, or the record not written yet). */
+    char *list = NULL;
+    size_t ll = 0;
+    FILE *f = open_memstream(&list, &ll);
+    size_t nq = 0;
+    for (size_t k = 0; f && k < v.narr; k++)
+        if (array_wanted(&v, si, n, k))
+            fprintf(f, "%s%s", nq++ ? "," : "", v.arr[k].id);
+    if (f)
+        fclose(f);
+    if (list && nq) {
+        char *argv[] = {"sacct", "-n", "-P", "-X", "-j", list, "-o",
+                        "JobID,State,ExitCode,Elapsed", NULL};
+        char *out = NULL;
+        if (capture_all(argv, 1, 64u << 20, &out) == 0 && out)
+            parse_sacct(&v, out);
+        free(out);
+        find_stride(dir, &v, 1);
+        map_cases(&v, si, n);
+        match_records(&v, si, n);
+    }
+    free(list);
+    int deaf = 0;
+    for (size_t k = 0; nq && !deaf && k < v.narr; k++) {
+        if (!array_wanted(&v, si, n, k))
+            continue;
+        char *argv[] = {"scontrol", "-o", "show", "job", v.arr[k].id, NULL};
+        char *out = NULL;
+        double t0 = now_mono();
+        int st = capture_all(argv, 1, 64u << 20, &out);
+        if (st == 0 && out)
+            parse_scontrol(&v, out);
+        /* An unknown job is refused at once; a controller that does not
+         * answer makes scontrol retry for many seconds: ask no more. */
+        deaf = st != 0 && now_mono() - t0 > 5;
+        free(out);
+        find_stride(dir, &v, 1);
+        map_cases(&v, si, n);
+        match_records(&v, si, n);
+    }
+    for (long i = 0; i < n; i++) {
+        /* An interrupted case keeps its word unless Slurm stopped it. */
+        static const char *const kills[] = {"timeout", "out of memory", "cancelled",
+                                            "node failure", "preempted", "deadline"};
+        size_t q;
+        for (q = 0; si[i].need == 2 && si[i].word && q < sizeof kills / sizeof kills[0]; q++)
+            if (strcmp(si[i].word, kills[q]) == 0)
+                break;
+        if (si[i].need == 2 && q == sizeof kills / sizeof kills[0]) {
+            si[i].word = NULL;
+            si[i].note[0] = '\0';
+        }
+        if (si[i].need != 1 || si[i].line < 0 || si[i].word)
+            continue;
+        /* Slurm knows the array but not the task.  A pending task cancelled
+         * on its own leaves no record of its own; when every pending task
+         * went that way, the array's record says CANCELLED with no task
+         * (4294967294).  Otherwise the task may also have ended longer ago
+         * than MinJobAge. */
+        int known = 0, cancelled = 0, accounted = 0;
+        for (size_t r = 0; si[i].arr >= 0 && r < v.nrec; r++) {
+            if (strcmp(v.rec[r].job, v.arr[si[i].arr].id) != 0)
+                continue;
+            known = 1;
+            accounted |= v.rec[r].sacct;
+            cancelled |= strncmp(v.rec[r].state, "CANCELLED", 9) == 0 &&
+                         (strcmp(v.rec[r].tasks, "4294967294") == 0 ||
+                          strcmp(v.rec[r].tasks, "N/A") == 0);
+        }
+        if (cancelled) {
+            si[i].word = "cancelled";
+            snprintf(si[i].note, sizeof si[i].note,
+                     "(slurm job %s_%lu: CANCELLED before it started)", v.arr[si[i].arr].id,
+                     si[i].task);
+        } else if (accounted) {
+            /* Accounting keeps every task that started. */
+            si[i].word = "cancelled";
+            snprintf(si[i].note, sizeof si[i].note, "(slurm job %s_%lu: cancelled before it "
+                     "started: the accounting of job %s has no record of the task)",
+                     v.arr[si[i].arr].id, si[i].task, v.arr[si[i].arr].id);
+        } else if (known) {
+            snprintf(si[i].note, sizeof si[i].note, "(slurm: job %s lists no task %lu: cancelled "
+                     "before it started, or ended longer ago than MinJobAge)",
+                     v.arr[si[i].arr].id, si[i].task);
+        } else if (si[i].arr >= 0) {
+            snprintf(si[i].note, sizeof si[i].note, "(slurm: %s job %s_%lu)",
+                     deaf ? "no answer from the controller about" : "no record of",
+                     v.arr[si[i].arr].id, si[i].task);
+        } else {
+            snprintf(si[i].note, sizeof si[i].note, "(slurm: no record of its array task; "
+                     "slurm/arrays.tsv is missing)");
+        }
+    }
+    sview_free(&v);
 }
 
 /* Poll squeue until the submitted arrays left the queue, then read every
@@ -1416,6 +2110,17 @@ static int slurm_wait(struct batch *b)
         fprintf(stderr, "\n");
     free(out);
     free(ids);
+    /* What Slurm says of the cases that wrote no status.json. */
+    char **cid = calloc(b->ncases + 1, sizeof *cid);
+    struct sinfo *si = cid ? calloc(b->ncases + 1, sizeof *si) : NULL;
+    for (size_t i = 0; si && i < b->ncases; i++) {
+        char *sp = xasprintf("%s/status.json", b->cases[i].dir);
+        cid[i] = (char *)b->cases[i].id;
+        si[i].need = b->cases[i].state == C_PENDING && sp && access(sp, F_OK) != 0;
+        free(sp);
+    }
+    if (si)
+        slurm_explain(b->out, cid, (long)b->ncases, si);
     size_t nok = 0, nfail = 0;
     for (size_t i = 0; i < b->ncases; i++) {
         struct ccase *c = &b->cases[i];
@@ -1433,7 +2138,10 @@ static int slurm_wait(struct batch *b)
             nok++;
         } else {
             nfail++;
-            if (!b->quiet) {
+            if (!b->quiet && !have && si && si[i].word) {
+                fprintf(stderr, "qib batch: case %s %s %s (see slurm/logs/)\n", c->id, si[i].word,
+                        si[i].note);
+            } else if (!b->quiet) {
                 const char *m = have ? qib__jv_str(&j, "error") : NULL;
                 fprintf(stderr, "qib batch: case %s %s%s%.*s\n", c->id,
                         st ? st : "wrote no status.json (see slurm/logs/)", m ? ": " : "",
@@ -1443,6 +2151,8 @@ static int slurm_wait(struct batch *b)
         if (have)
             qib__jv_free(&j);
     }
+    free(si);
+    free(cid);
     if (!b->quiet)
         fprintf(stderr, "qib batch: %zu ok, %zu failed; `qib status %s` lists them\n", nok, nfail,
                 b->out);
@@ -1519,6 +2229,43 @@ static void free_list(char **v, long n)
     free(v);
 }
 
+/* For each case of @p ids: whether it wrote no status.json (si[i].need),
+ * then what Slurm says about those (all zero when DIR has no slurm/).
+ * NULL when out of memory. */
+static struct sinfo *cases_slurm(const char *dir, char *const *ids, long n)
+{
+    struct sinfo *si = calloc((size_t)n + 1, sizeof *si);
+    if (!si)
+        return NULL;
+    for (long i = 0; i < n; i++) {
+        char *p = ids[i] ? xasprintf("%s/cases/%s/status.json", dir, ids[i]) : NULL;
+        struct qib__jv j;
+        char err[256];
+        si[i].need = p && access(p, F_OK) != 0;
+        /* A case Slurm stopped (time limit, scancel) with SIGTERM has
+         * stopped cleanly: its status.json says interrupted, and Slurm
+         * says why. */
+        if (p && !si[i].need && qib__json_read(p, &j, err, sizeof err) == QIB_OK) {
+            const char *st = qib__jv_str(&j, "status");
+            const struct qib__jv *sl = qib__jv_get(&j, "slurm");
+            const char *aj = qib__jv_str(sl, "array_job_id");
+            const char *at = qib__jv_str(sl, "array_task_id");
+            char *e = NULL;
+            unsigned long t = at ? strtoul(at, &e, 10) : 0;
+            if (st && strcmp(st, "interrupted") == 0 && aj && strlen(aj) < sizeof si[i].job &&
+                !strchr(aj, ',') && at && *at && e && !*e) {
+                si[i].need = 2;
+                snprintf(si[i].job, sizeof si[i].job, "%s", aj);
+                si[i].task = t;
+            }
+            qib__jv_free(&j);
+        }
+        free(p);
+    }
+    slurm_explain(dir, ids, n, si);
+    return si;
+}
+
 int qib__cmd_status(int argc, char **argv)
 {
     const char *dir = NULL;
@@ -1529,6 +2276,17 @@ int qib__cmd_status(int argc, char **argv)
                    "Summarise a cohort directory made by `qib batch`: one line per case with\n"
                    "its status (ok, failed, interrupted, not run), wall time and, for a failed\n"
                    "case, the last line of its error; then the counts.\n"
+                   "\n"
+                   "A case run with --engine slurm that wrote no status.json is looked up in\n"
+                   "Slurm (`sacct` when accounting works, else `scontrol show job`, which\n"
+                   "forgets finished jobs after MinJobAge): its status is then Slurm's state\n"
+                   "-- pending, running, suspended, timeout, out of memory, cancelled, node\n"
+                   "failure, preempted, boot failure, deadline or failed -- with the job,\n"
+                   "e.g. \"timeout  (slurm job 12_3: TIMEOUT after 00:01:00)\".  When Slurm has\n"
+                   "no record of the task, it stays \"not run\" with \"(slurm: no record of\n"
+                   "job 12_3)\".  A case stopped by a time limit or scancel may have stopped\n"
+                   "cleanly (its status.json says interrupted): Slurm's state replaces\n"
+                   "\"interrupted\" when Slurm stopped it.\n"
                    "\n"
                    "Exit status: 0 every case ok, 1 some case is not ok, 2 usage error.\n");
             return QIB_EXIT_OK;
@@ -1547,19 +2305,28 @@ int qib__cmd_status(int argc, char **argv)
     long n = list_cases("status", dir, &ids);
     if (n < 0)
         return QIB_EXIT_USAGE;
-    size_t nok = 0, nfail = 0, nint = 0, nnot = 0;
-    int w = 4;
-    for (long i = 0; i < n; i++)
+    struct sinfo *si = cases_slurm(dir, ids, n);
+    if (!si) {
+        fprintf(stderr, "qib status: out of memory\n");
+        free_list(ids, n);
+        return QIB_EXIT_FAIL;
+    }
+    size_t nok = 0, nfail = 0, nint = 0, nnot = 0, nsl[NCOUNTED] = {0};
+    int w = 4, ws = 11;
+    for (long i = 0; i < n; i++) {
         if (ids[i] && (int)strlen(ids[i]) > w)
             w = (int)strlen(ids[i]);
-    printf("%-*s  %-11s %9s  %s\n", w, "case", "status", "wall", "error");
+        if (si[i].word && (int)strlen(si[i].word) > ws)
+            ws = (int)strlen(si[i].word);
+    }
+    printf("%-*s  %-*s %9s  %s\n", w, "case", ws, "status", "wall", "error");
     for (long i = 0; i < n; i++) {
         if (!ids[i])
             continue;
         char *p = xasprintf("%s/cases/%s/status.json", dir, ids[i]);
         struct qib__jv j;
         char err[256];
-        const char *st = "not run", *msg = "";
+        const char *st = "not run", *msg = si[i].note;
         char wall[32] = "-";
         int have = p && qib__json_read(p, &j, err, sizeof err) == QIB_OK;
         free(p);
@@ -1567,26 +2334,44 @@ int qib__cmd_status(int argc, char **argv)
             const char *s = qib__jv_str(&j, "status");
             st = s ? s : "?";
             const char *m = qib__jv_str(&j, "error");
-            if (m)
-                msg = m;
-            const struct qib__jv *ws = qib__jv_get(&j, "wall_seconds");
-            if (ws && ws->type == QIB__JNUM)
-                snprintf(wall, sizeof wall, "%.1f s", ws->num);
+            msg = m ? m : "";
+            const struct qib__jv *wsec = qib__jv_get(&j, "wall_seconds");
+            if (wsec && wsec->type == QIB__JNUM)
+                snprintf(wall, sizeof wall, "%.1f s", wsec->num);
         }
+        int slurm_st = si[i].word && (!have || si[i].need == 2);
+        if (slurm_st) {
+            st = si[i].word;
+            msg = si[i].note;
+            if (!have && si[i].wall >= 0)
+                snprintf(wall, sizeof wall, "%.1f s", si[i].wall);
+        }
+        size_t k;
+        for (k = 0; k < NCOUNTED && strcmp(st, slurm_counted[k]) != 0; k++)
+            ;
         if (strcmp(st, "ok") == 0)
             nok++;
         else if (strcmp(st, "failed") == 0)
             nfail++;
         else if (strcmp(st, "interrupted") == 0)
             nint++;
+        else if (k < NCOUNTED && slurm_st)
+            nsl[k]++;
         else
             nnot++;
-        printf("%-*s  %-11s %9s  %.*s\n", w, ids[i], st, wall, (int)strcspn(msg, "\n"), msg);
+        printf("%-*s  %-*s %9s  %.*s\n", w, ids[i], ws, st, wall, (int)strcspn(msg, "\n"), msg);
         if (have)
             qib__jv_free(&j);
     }
-    printf("%ld case%s: %zu ok, %zu failed, %zu interrupted, %zu not run\n", n, n == 1 ? "" : "s",
-           nok, nfail, nint, nnot);
+    printf("%ld case%s: %zu ok, %zu failed, %zu interrupted", n, n == 1 ? "" : "s", nok, nfail,
+           nint);
+    /* Slurm's states only when some case is in one, so that a local cohort
+     * reads as it always did. */
+    for (size_t k = 0; k < NCOUNTED; k++)
+        if (nsl[k])
+            printf(", %zu %s", nsl[k], slurm_counted[k]);
+    printf(", %zu not run\n", nnot);
+    free(si);
     free_list(ids, n);
     return nok == (size_t)n ? QIB_EXIT_OK : QIB_EXIT_FAIL;
 }
@@ -1639,7 +2424,8 @@ int qib__cmd_gather(int argc, char **argv)
                    "recorded SHA-256, one row per table row with the column \"case\" first.\n"
                    "A pipeline writing one CSV file gives DIR/cohort.csv; one writing several\n"
                    "gives DIR/cohort-NAME.csv for each (NAME: its path, '/' made '_').\n"
-                   "Cases that did not succeed are named on stderr and left out.\n"
+                   "Cases that did not succeed are named on stderr and left out, with\n"
+                   "Slurm's state for a case that wrote no status.json (as `qib status`).\n"
                    "\n"
                    "Exit status: 0 tables written, 1 a table could not be read or differs\n"
                    "in its columns, or no case succeeded, 2 usage error.\n");
@@ -1659,10 +2445,16 @@ int qib__cmd_gather(int argc, char **argv)
     long n = list_cases("gather", dir, &ids);
     if (n < 0)
         return QIB_EXIT_USAGE;
+    struct sinfo *si = cases_slurm(dir, ids, n);
+    if (!si) {
+        fprintf(stderr, "qib gather: out of memory\n");
+        free_list(ids, n);
+        return QIB_EXIT_FAIL;
+    }
     int ex = QIB_EXIT_OK;
     struct gtable *t = NULL;
     size_t nt = 0;
-    size_t nleft = 0, nused = 0;
+    size_t nleft = 0, nused = 0, nbusy = 0;
     char err[512];
     for (long i = 0; i < n && ex == QIB_EXIT_OK; i++) {
         if (!ids[i])
@@ -1673,8 +2465,15 @@ int qib__cmd_gather(int argc, char **argv)
         int hs = sp && qib__json_read(sp, &sj, err, sizeof err) == QIB_OK;
         const char *st = hs ? qib__jv_str(&sj, "status") : NULL;
         if (!st || strcmp(st, "ok") != 0) {
-            fprintf(stderr, "qib gather: case %s left out: %s\n", ids[i], st ? st : "not run");
+            int slurm_st = si[i].word && (!hs || si[i].need == 2);
+            const char *w = slurm_st ? si[i].word : st ? st : "not run";
+            const char *note = slurm_st || !hs ? si[i].note : "";
+            fprintf(stderr, "qib gather: case %s left out: %s%s%s\n", ids[i], w, *note ? " " : "",
+                    note);
             nleft++;
+            nbusy += slurm_st &&
+                     (strcmp(w, "pending") == 0 || strcmp(w, "running") == 0 ||
+                      strcmp(w, "suspended") == 0);
             if (hs)
                 qib__jv_free(&sj);
             free(sp);
@@ -1841,6 +2640,9 @@ int qib__cmd_gather(int argc, char **argv)
     if (ex == QIB_EXIT_OK && nleft)
         printf("%zu case%s left out (not ok); `qib status %s` shows why\n", nleft,
                nleft == 1 ? "" : "s", dir);
+    if (ex == QIB_EXIT_OK && nbusy)
+        printf("%zu of them still queued or running in Slurm: the table is not final\n", nbusy);
+    free(si);
     free_list(ids, n);
     return ex;
 }

@@ -5,7 +5,8 @@ TESTS += \
 	t/t0803-reproduce.sh \
 	t/t0806-stats-cli.sh \
 	t/t0807-batch-signals.sh \
-	t/t0808-slurm.sh
+	t/t0808-slurm.sh \
+	t/t0809-slurm-states.sh
 EXTRA_DIST += \
 	t/t0800-lib.sh \
 	t/t0801-batch.sh \
@@ -13,7 +14,8 @@ EXTRA_DIST += \
 	t/t0803-reproduce.sh \
 	t/t0806-stats-cli.sh \
 	t/t0807-batch-signals.sh \
-	t/t0808-slurm.sh
+	t/t0808-slurm.sh \
+	t/t0809-slurm-states.sh
 
 # The CSV and JSON readers and the case identifier rule, as a C program
 # (cohort.c is part of the qib command, not of libqib).

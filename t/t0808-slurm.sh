@@ -3,6 +3,8 @@
 # the start-slurm.sh of the shared tools, MaxArraySize 4): eight cases in
 # two arrays, each task a `qib run-case`; --wait; 7 ok and 1 failed with
 # Slurm's job and task ids in status.json; --resume submits the fixed one.
+# Then `qib status` and `qib gather` on cases that wrote no status.json:
+# pending on hold, cancelled before they started and while running.
 # Skipped, with the reason, when Slurm is not installed or cannot start.
 . "${top_srcdir:?}/t/t0800-lib.sh"
 
@@ -74,4 +76,74 @@ is "$(cat "$tmp/out/slurm/cases.txt")" "p8" "only p8 submitted"
 has "1 ok, 0 failed" "and it succeeded"
 run "$QIB" status "$tmp/out"
 is_rc 0 "status: all ok"
+
+# Cases that wrote no status.json, as Slurm sees them (scontrol: no
+# accounting here).  Six cases on hold in two arrays: pending.  The second
+# array is cancelled before it starts.  Case f blocks opening its input (a
+# FIFO without a writer, read for its digest before the case starts) and is
+# cancelled while it runs: it never writes a status.json.
+mkdir -p "$d/f"
+cp "$d/p1/ct.nii.gz" "$d/f/ct.nii.gz"
+{
+    echo "case,ct,roi"
+    for i in 2 3 4; do echo "p$i,p$i/ct.nii.gz,p$i/roi.nii.gz"; done
+    echo "f,f/ct.nii.gz,p1/roi.nii.gz"
+    for i in 5 6; do echo "p$i,p$i/ct.nii.gz,p$i/roi.nii.gz"; done
+} > "$d/held.csv"
+run "$QIB" batch "$pipeline" "$d/held.csv" --out "$tmp/held" --engine slurm --sbatch-arg=--hold
+is_rc 0 "held: submitted"
+a1=$(sed -n 2p "$tmp/held/slurm/arrays.tsv" | cut -f1)
+a2=$(sed -n 3p "$tmp/held/slurm/arrays.tsv" | cut -f1)
+is "$(cut -f2,3 "$tmp/held/slurm/arrays.tsv" | tr '\t\n' ' ;')" "offset count;0 4;4 2;" \
+    "arrays.tsv: two arrays, offsets 0 and 4"
+run "$QIB" status "$tmp/held"
+is_rc 1 "status while held: not every case is ok"
+has "6 cases: 0 ok, 0 failed, 0 interrupted, 6 pending, 0 not run" "status: six pending"
+has "(slurm job ${a2}_1: PENDING, reason JobHeldUser)" "status: a task of the second array, held"
+rm "$d/f/ct.nii.gz"
+mkfifo "$d/f/ct.nii.gz"
+scancel "$a2"
+scontrol release "$a1"
+# wait_for SECONDS COMMAND...: poll until COMMAND succeeds.
+wait_for() {
+    n=$(($1 * 4))
+    shift
+    while ! "$@"; do
+        n=$((n - 1))
+        [ "$n" -gt 0 ] || return 1
+        sleep 0.25
+    done
+}
+f_running() {
+    [ -f "$tmp/held/cases/p2/status.json" ] && [ -f "$tmp/held/cases/p3/status.json" ] &&
+        [ -f "$tmp/held/cases/p4/status.json" ] &&
+        [ "$(squeue -h -j "${a1}_3" -o %T 2>/dev/null)" = RUNNING ]
+}
+wait_for 60 f_running
+ok $? "p2, p3 and p4 done, f running"
+run "$QIB" status "$tmp/held"
+has "(slurm job ${a1}_3: RUNNING" "status: f running"
+has "6 cases: 3 ok, 0 failed, 0 interrupted, 1 running, 2 cancelled, 0 not run" \
+    "status: 3 ok, 1 running, 2 cancelled before they started"
+scancel "${a1}_3"
+gone() { [ -z "$(squeue -h -j "$a1" 2>/dev/null)" ]; }
+wait_for 30 gone
+ok $? "f's task left the queue"
+run "$QIB" status "$tmp/held"
+is_rc 1 "status: not every case is ok"
+has "6 cases: 3 ok, 0 failed, 0 interrupted, 3 cancelled, 0 not run" "status: three cancelled"
+line=$(printf '%s\n' "$out" | grep '^f ' | tr -s ' ')
+case $line in
+"f cancelled "*"(slurm job ${a1}_3: CANCELLED"*")") ok 0 "f: cancelled while it ran" ;;
+*) ok 1 "f: cancelled while it ran"; diag "$out" ;;
+esac
+line=$(printf '%s\n' "$out" | grep '^p6 ' | tr -s ' ')
+is "$line" "p6 cancelled - (slurm job ${a2}_1: CANCELLED)" "p6: its array cancelled before it started"
+run "$QIB" gather "$tmp/held"
+is_rc 0 "gather: the three cases"
+is "$(wc -l < "$tmp/held/cohort.csv" | tr -d ' ')" 4 "gather: three rows"
+has "qib gather: case f left out: cancelled (slurm job ${a1}_3: CANCELLED" \
+    "gather names the cancelled case with Slurm's reason"
+has "qib gather: case p5 left out: cancelled (slurm job ${a2}_0: CANCELLED)" \
+    "gather names a case cancelled before it started"
 finish
