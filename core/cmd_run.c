@@ -17,6 +17,7 @@
 
 #include "cli.h"
 #include "data-internal.h"
+#include "dicom.h"
 #include "engine.h"
 #include "pipeline.h"
 #include "qib/qib.h"
@@ -405,7 +406,9 @@ static void info_usage(FILE *f)
             "Read an image with its reader plugin and print what qib sees: voxel type,\n"
             "dimensions, spacing, origin and direction in LPS, whether it is a mask,\n"
             "its metadata with their sources, and the minimum, maximum and mean of the\n"
-            "voxel values.  Reads .nii, .nii.gz, .hdr and .img (read.nifti).\n"
+            "voxel values.  Reads .nii, .nii.gz, .hdr and .img (read.nifti) and DICOM\n"
+            "directories (read.dicom); a directory of several image series gets a list of\n"
+            "them (number, modality, instances, description, UID) instead.\n"
             "\n"
             "Exit status: 0 success, 1 a file could not be read, 2 usage error.\n");
 }
@@ -421,6 +424,55 @@ static void fmt(double v, char b[40])
     if (v == 0.0)
         v = 0.0; /* no "-0" from a flipped axis */
     qib__format_double_prec(v, 6, b, 40);
+}
+
+/* A directory holding several DICOM image series: read.dicom needs to be
+ * told which one, so list them all, one line each, for the user to choose.
+ * Returns 1 when it printed the list. */
+static int info_series(const char *dir, const struct qib__module *m)
+{
+    struct qib__dcm_scan sc;
+    char err[1024];
+    const char *paths[1] = {dir};
+    if (qib__dcm_scan(paths, 1, &sc, err, sizeof err) != QIB_OK || sc.ns < 2) {
+        qib__dcm_scan_free(&sc);
+        return 0;
+    }
+    int wn = (int)strlen("number"), wm = (int)strlen("modality"), wi = (int)strlen("instances"),
+        wd = (int)strlen("description");
+    for (size_t i = 0; i < sc.ns; i++) {
+        const struct qib__dcm_series *s = &sc.s[i];
+        char b[32];
+        int w = snprintf(b, sizeof b, "%ld", s->number);
+        if (w > wn)
+            wn = w;
+        if ((int)strlen(s->modality) > wm)
+            wm = (int)strlen(s->modality);
+        if ((w = snprintf(b, sizeof b, "%zu", s->n)) > wi)
+            wi = w;
+        if ((int)strlen(s->desc) + 2 > wd)
+            wd = (int)strlen(s->desc) + 2;
+    }
+    printf("file:        %s\n", dir);
+    printf("reader:      %s %s\n", m->full_name, m->desc->version);
+    printf("series:      %zu image series; read one with read.dicom's series_uid, series_number,\n"
+           "             description or modality\n", sc.ns);
+    printf("  %-*s  %-*s  %*s  %-*s  %s\n", wn, "number", wm, "modality", wi, "instances", wd,
+           "description", "series UID");
+    for (size_t i = 0; i < sc.ns; i++) {
+        const struct qib__dcm_series *s = &sc.s[i];
+        char num[24] = "-", desc[72];
+        if (s->number >= 0)
+            snprintf(num, sizeof num, "%ld", s->number);
+        snprintf(desc, sizeof desc, "\"%s\"", s->desc);
+        printf("  %-*s  %-*s  %*zu  %-*s  %s\n", wn, num, wm, s->modality[0] ? s->modality : "-",
+               wi, s->n, wd, desc, s->uid);
+    }
+    if (sc.skipped)
+        printf("skipped:     %zu file%s that %s not a DICOM image\n", sc.skipped,
+               sc.skipped == 1 ? "" : "s", sc.skipped == 1 ? "is" : "are");
+    qib__dcm_scan_free(&sc);
+    return 1;
 }
 
 static int info_one(const char *file, const struct qib__registry *reg)
@@ -479,6 +531,10 @@ static int info_one(const char *file, const struct qib__registry *reg)
     if (rc == QIB_OK)
         rc = qib_harness_run(h);
     const qib_volume *v = rc == QIB_OK ? qib_harness_out_volume(h, port) : NULL;
+    if (!v && S_ISDIR(st.st_mode) && info_series(file, m)) {
+        qib_harness_free(&h);
+        return QIB_EXIT_OK;
+    }
     if (!v) {
         const char *msg = rc != QIB_OK ? qib_harness_error(h) : "the reader produced no volume";
         size_t fl = strlen(file);
@@ -518,15 +574,24 @@ static int info_one(const char *file, const struct qib__registry *reg)
     fmt(qib_geom_voxel_mm3(g), b);
     printf("voxel size:  %s mm3\n", b);
 
-    /* Statistics in blocks, so a large volume needs no second copy; NaN
-     * voxels are counted apart. */
+    /* Statistics in blocks, so a large volume needs no second copy (one
+     * block of doubles at a time, converted in one call rather than voxel
+     * by voxel); NaN voxels are counted apart. */
+    enum { BLOCK = 65536 };
     size_t n = qib_volume_nvox(v), nnan = 0, nonzero = 0;
     double mn = INFINITY, mx = -INFINITY, total = 0.0;
-    for (size_t i0 = 0; i0 < n; i0 += 65536) {
-        size_t i1 = n - i0 < 65536 ? n : i0 + 65536;
+    double *blk = malloc(BLOCK * sizeof *blk);
+    if (!blk) {
+        fprintf(stderr, "qib info: %s: out of memory\n", file);
+        qib_harness_free(&h);
+        return QIB_EXIT_FAIL;
+    }
+    for (size_t i0 = 0; i0 < n; i0 += BLOCK) {
+        size_t i1 = n - i0 < BLOCK ? n : i0 + BLOCK;
         double part = 0.0;
+        qib_volume_get_range(v, i0, i1 - i0, blk);
         for (size_t i = i0; i < i1; i++) {
-            double x = qib_volume_get(v, i);
+            double x = blk[i - i0];
             if (isnan(x)) {
                 nnan++;
                 continue;
@@ -541,6 +606,7 @@ static int info_one(const char *file, const struct qib__registry *reg)
         }
         total += part;
     }
+    free(blk);
     size_t nval = n - nnan;
     if (nval) {
         fmt(mn, b);

@@ -4,6 +4,7 @@
  * length is checked against the bytes that remain before it is followed. */
 #include <config.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -785,5 +786,243 @@ int qib__dcm_pixels(const struct qib__dcm *d, const uint8_t **p, size_t *len, ch
     }
     *p = d->buf + d->nodes[d->pixel_node].off;
     *len = d->nodes[d->pixel_node].len;
+    return QIB_OK;
+}
+
+/* ------------------------------------------------------------------------
+ * Image series among files and directories. */
+
+/* Directories nested deeper than this are not searched. */
+#define SCAN_MAX_DEPTH 32
+
+static int scan_fail(int status, char *err, size_t len, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static int scan_fail(int status, char *err, size_t len, const char *fmt, ...)
+{
+    if (err && len) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, len, fmt, ap);
+        va_end(ap);
+    }
+    return status;
+}
+
+void qib__dcm_scan_free(struct qib__dcm_scan *sc)
+{
+    for (size_t i = 0; i < sc->ns; i++)
+        free(sc->s[i].idx);
+    free(sc->s);
+    for (size_t i = 0; i < sc->files.n; i++)
+        free(sc->files.v[i]);
+    free(sc->files.v);
+    memset(sc, 0, sizeof *sc);
+}
+
+static int files_add(struct qib__dcm_scan *sc, const char *path)
+{
+    if (sc->files.n == sc->files.cap) {
+        size_t cap = sc->files.cap ? 2 * sc->files.cap : 256;
+        char **nv = realloc(sc->files.v, cap * sizeof *nv);
+        if (!nv)
+            return QIB_ENOMEM;
+        sc->files.v = nv;
+        sc->files.cap = cap;
+    }
+    size_t l = strlen(path) + 1;
+    char *c = malloc(l);
+    if (!c)
+        return QIB_ENOMEM;
+    memcpy(c, path, l);
+    sc->files.v[sc->files.n++] = c;
+    return QIB_OK;
+}
+
+static int walk(const char *dir, int depth, struct qib__dcm_scan *sc, char *err, size_t errlen)
+{
+    if (depth > SCAN_MAX_DEPTH)
+        return QIB_OK;
+    DIR *dp = opendir(dir);
+    if (!dp)
+        return scan_fail(QIB_EIO, err, errlen, "%s: cannot open directory: %s", dir,
+                         strerror(errno));
+    int rc = QIB_OK;
+    struct dirent *e;
+    while (rc == QIB_OK && (e = readdir(dp)) != NULL) {
+        if (e->d_name[0] == '.')
+            continue; /* ., .. and hidden files */
+        size_t need = strlen(dir) + strlen(e->d_name) + 2;
+        char *p = malloc(need);
+        if (!p) {
+            rc = scan_fail(QIB_ENOMEM, err, errlen, "out of memory listing %s", dir);
+            break;
+        }
+        snprintf(p, need, "%s/%s", dir, e->d_name);
+        struct stat sb;
+        if (stat(p, &sb) == 0) {
+            if (S_ISDIR(sb.st_mode)) {
+                /* Directories reached through a symlink are not followed,
+                 * so a link loop cannot recurse. */
+                struct stat lb;
+                if (lstat(p, &lb) == 0 && !S_ISLNK(lb.st_mode))
+                    rc = walk(p, depth + 1, sc, err, errlen);
+            } else if (S_ISREG(sb.st_mode) && files_add(sc, p) != QIB_OK) {
+                rc = scan_fail(QIB_ENOMEM, err, errlen, "out of memory listing %s", dir);
+            }
+        }
+        free(p);
+    }
+    closedir(dp);
+    return rc;
+}
+
+static int cmp_path(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int series_add(struct qib__dcm_scan *sc, const struct qib__dcm *d, size_t file)
+{
+    char uid[68];
+    qib__dcm_str(d, 0, QIB__DCM_TAG(0x0020, 0x000E), uid, sizeof uid);
+    size_t i;
+    for (i = 0; i < sc->ns; i++)
+        if (strcmp(sc->s[i].uid, uid) == 0)
+            break;
+    if (i == sc->ns) {
+        struct qib__dcm_series *ns = realloc(sc->s, (sc->ns + 1) * sizeof *ns);
+        if (!ns)
+            return QIB_ENOMEM;
+        sc->s = ns;
+        struct qib__dcm_series *s = &sc->s[sc->ns++];
+        memset(s, 0, sizeof *s);
+        snprintf(s->uid, sizeof s->uid, "%s", uid);
+        qib__dcm_str(d, 0, QIB__DCM_TAG(0x0008, 0x0060), s->modality, sizeof s->modality);
+        qib__dcm_str(d, 0, QIB__DCM_TAG(0x0008, 0x103E), s->desc, sizeof s->desc);
+        double v;
+        s->number = qib__dcm_num(d, 0, QIB__DCM_TAG(0x0020, 0x0011), &v, 1) ? (long)v : -1;
+    }
+    struct qib__dcm_series *s = &sc->s[i];
+    if (s->n == s->cap) {
+        size_t cap = s->cap ? 2 * s->cap : 64;
+        size_t *nv = realloc(s->idx, cap * sizeof *nv);
+        if (!nv)
+            return QIB_ENOMEM;
+        s->idx = nv;
+        s->cap = cap;
+    }
+    s->idx[s->n++] = file;
+    return QIB_OK;
+}
+
+static int cmp_series(const void *a, const void *b)
+{
+    const struct qib__dcm_series *x = a, *y = b;
+    if (x->number != y->number)
+        return x->number < y->number ? -1 : 1;
+    return strcmp(x->uid, y->uid);
+}
+
+/* Parse files [from, sc->files.n) found under one path.  A file named
+ * directly must be a DICOM image; in a directory, anything else is skipped
+ * unless it claims to be DICOM (a damaged file must not vanish silently
+ * from a series). */
+static int scan_files(struct qib__dcm_scan *sc, size_t from, int named, char *err,
+                      size_t errlen)
+{
+    char why[512];
+    for (size_t i = from; i < sc->files.n; i++) {
+        struct qib__dcm *d = NULL;
+        const char *f = sc->files.v[i];
+        int rc = qib__dcm_open(f, &d, why, sizeof why);
+        if (rc == QIB_ENOMEM)
+            return scan_fail(rc, err, errlen, "%s: out of memory", f);
+        if (rc) {
+            if (named)
+                return scan_fail(rc, err, errlen, "%s: %s", f, why);
+            FILE *fp = fopen(f, "rb");
+            char pre[132];
+            int dicm = fp && fread(pre, 1, 132, fp) == 132 && memcmp(pre + 128, "DICM", 4) == 0;
+            if (fp)
+                fclose(fp);
+            if (dicm)
+                return scan_fail(rc, err, errlen, "%s: %s", f, why);
+            sc->skipped++;
+            continue;
+        }
+        if (!d->pixel_node || !qib__dcm_find(d, 0, QIB__DCM_TAG(0x0020, 0x000E))) {
+            qib__dcm_free(&d);
+            if (named)
+                return scan_fail(QIB_EFORMAT, err, errlen,
+                                 "%s: no pixel data (7FE0,0010) or no SeriesInstanceUID "
+                                 "(0020,000E): not an image", f);
+            sc->skipped++;
+            continue;
+        }
+        rc = series_add(sc, d, i);
+        qib__dcm_free(&d);
+        if (rc)
+            return scan_fail(rc, err, errlen, "out of memory");
+    }
+    return QIB_OK;
+}
+
+int qib__dcm_scan(const char *const *paths, size_t n, struct qib__dcm_scan *sc, char *err,
+                  size_t errlen)
+{
+    memset(sc, 0, sizeof *sc);
+    if (n == 0)
+        return scan_fail(QIB_EINVAL, err, errlen, "no path given");
+    for (size_t k = 0; k < n; k++) {
+        const char *path = paths[k];
+        struct stat sb;
+        if (stat(path, &sb) != 0)
+            return scan_fail(errno == ENOENT ? QIB_ENOTFOUND : QIB_EIO, err, errlen, "%s: %s",
+                             path, strerror(errno));
+        size_t from = sc->files.n;
+        int named = !S_ISDIR(sb.st_mode);
+        int rc;
+        if (!named) {
+            rc = walk(path, 0, sc, err, errlen);
+            if (rc)
+                return rc;
+            /* Name order within a directory, so the scan does not depend
+             * on readdir's order. */
+            qsort(sc->files.v + from, sc->files.n - from, sizeof *sc->files.v, cmp_path);
+        } else if (files_add(sc, path) != QIB_OK) {
+            return scan_fail(QIB_ENOMEM, err, errlen, "out of memory");
+        }
+        rc = scan_files(sc, from, named, err, errlen);
+        if (rc)
+            return rc;
+    }
+    if (n > 1 && sc->files.n > 1) {
+        /* A file given twice (by name, or by name and in a directory) would
+         * come back as a duplicate slice; say what happened instead. */
+        char **tmp = malloc(sc->files.n * sizeof *tmp);
+        if (!tmp)
+            return scan_fail(QIB_ENOMEM, err, errlen, "out of memory");
+        memcpy(tmp, sc->files.v, sc->files.n * sizeof *tmp);
+        qsort(tmp, sc->files.n, sizeof *tmp, cmp_path);
+        for (size_t i = 1; i < sc->files.n; i++)
+            if (strcmp(tmp[i - 1], tmp[i]) == 0) {
+                int rc = scan_fail(QIB_EINVAL, err, errlen,
+                                   "%s is given twice (list each file or directory once)", tmp[i]);
+                free(tmp);
+                return rc;
+            }
+        free(tmp);
+    }
+    if (sc->ns == 0) {
+        if (n == 1)
+            return scan_fail(QIB_ENOTFOUND, err, errlen,
+                             "%s: no DICOM image series found (%zu file%s looked at)", paths[0],
+                             sc->files.n, sc->files.n == 1 ? "" : "s");
+        return scan_fail(QIB_ENOTFOUND, err, errlen,
+                         "no DICOM image series found in the %zu paths given (%zu file%s looked "
+                         "at)", n, sc->files.n, sc->files.n == 1 ? "" : "s");
+    }
+    qsort(sc->s, sc->ns, sizeof *sc->s, cmp_series);
     return QIB_OK;
 }

@@ -99,4 +99,42 @@ int qib__dcm_num(const struct qib__dcm *d, uint32_t parent, uint32_t tag, double
 int qib__dcm_pixels(const struct qib__dcm *d, const uint8_t **p, size_t *len, char *err,
                     size_t errlen);
 
+/* ------------------------------------------------------------------------
+ * Image series among files and directories (read.dicom, qib info). */
+
+/** One image series: the files of one SeriesInstanceUID that hold pixels. */
+struct qib__dcm_series {
+    char uid[68];
+    char modality[17];
+    char desc[68];
+    long number;  /**< SeriesNumber (0020,0011), -1 when absent */
+    size_t *idx;  /**< indices into the scan's file list */
+    size_t n, cap;
+};
+
+/** What a scan found: every file looked at, and the series, ordered by
+ * number then UID. */
+struct qib__dcm_scan {
+    struct {
+        char **v;
+        size_t n, cap;
+    } files;
+    struct qib__dcm_series *s;
+    size_t ns;
+    size_t skipped; /**< files in directories that are not DICOM images */
+};
+
+/** Find the image series in @p n paths, each a directory (searched
+ * recursively: files that are not DICOM, or have no pixel data, are skipped
+ * and counted; a damaged file that says "DICM" is an error) or a file (which
+ * must be a DICOM image).  A path that does not exist, a file given twice or
+ * no image series at all is an error.  On failure returns the status and
+ * writes a message naming the path or file to @p err; free @p sc with
+ * qib__dcm_scan_free either way. */
+int qib__dcm_scan(const char *const *paths, size_t n, struct qib__dcm_scan *sc, char *err,
+                  size_t errlen);
+
+/** Free what a scan holds (the struct itself is the caller's). */
+void qib__dcm_scan_free(struct qib__dcm_scan *sc);
+
 #endif

@@ -145,6 +145,23 @@ int qib_harness_set_param(qib_harness *h, const char *name, const char *value)
     return rc;
 }
 
+int qib_harness_set_param_list(qib_harness *h, const char *name, const char *const *items,
+                               size_t n)
+{
+    if (h->ran || !h->params)
+        return herr(h, QIB_EINVAL, "parameters must be set before qib_harness_run");
+    if (!name || (n && !items))
+        return herr(h, QIB_EINVAL, "qib_harness_set_param_list: NULL name or items");
+    for (size_t i = 0; i < n; i++)
+        if (!items[i])
+            return herr(h, QIB_EINVAL, "qib_harness_set_param_list: item %zu is NULL", i + 1);
+    struct qib__pvalue v = {.is_list = 1, .n = n, .items = items};
+    int rc = qib__params_set(h->params, name, &v, h->err, sizeof h->err);
+    if (rc == QIB_OK)
+        h->err[0] = 0;
+    return rc;
+}
+
 static void ref_obj(enum qib_obj_kind k, void *obj)
 {
     if (k == QIB_OBJ_TABLE)

@@ -49,6 +49,7 @@ const char *qib__param_type_name(enum qib_param_type t)
     case QIB_PARAM_ENUM: return "enum";
     case QIB_PARAM_VEC3: return "vec3";
     case QIB_PARAM_DLIST: return "dlist";
+    case QIB_PARAM_PLIST: return "plist";
     }
     return "?";
 }
@@ -209,6 +210,10 @@ static int param_storage(enum qib_param_type t, size_t *size, size_t *align)
         *size = sizeof(struct qib_dlist);
         *align = alignof(struct qib_dlist);
         return 1;
+    case QIB_PARAM_PLIST:
+        *size = sizeof(struct qib_plist);
+        *align = alignof(struct qib_plist);
+        return 1;
     }
     return 0;
 }
@@ -321,6 +326,7 @@ static int check_param(const struct qib_plugin *d, size_t i, char *why, size_t l
             double d[3];
             char *s;
             struct qib_dlist dl;
+            struct qib_plist pl;
         } scratch;
         memset(&scratch, 0, sizeof scratch);
         struct qib_param q = *p;

@@ -166,6 +166,17 @@ void qib__param_clear(const struct qib_param *p, void *priv)
         memcpy(at(priv, p), &dl, sizeof dl);
         break;
     }
+    case QIB_PARAM_PLIST: {
+        struct qib_plist pl;
+        memcpy(&pl, at(priv, p), sizeof pl);
+        for (size_t i = 0; i < pl.n; i++)
+            free(pl.v[i]);
+        free(pl.v);
+        pl.v = NULL;
+        pl.n = 0;
+        memcpy(at(priv, p), &pl, sizeof pl);
+        break;
+    }
     case QIB_PARAM_BOOL:
     case QIB_PARAM_ENUM: memset(at(priv, p), 0, sizeof(int)); break;
     case QIB_PARAM_INT: memset(at(priv, p), 0, sizeof(int64_t)); break;
@@ -192,6 +203,44 @@ static void join_choices(const struct qib_param *p, char *buf, size_t len)
             break;
         used += (size_t)n;
     }
+}
+
+/* A list of paths: each non-empty, copied; the old value is replaced only
+ * when every item is good. */
+static int store_plist(const struct qib_param *p, const char *const *items, size_t n, void *priv,
+                       char *err, size_t len)
+{
+    if (n == 0)
+        return fail(QIB_EINVAL, err, len,
+                    "parameter \"%s\": expected a path or a list of at least one path, got []",
+                    p->name);
+    if (n > SIZE_MAX / sizeof(char *))
+        return fail(QIB_EOVERFLOW, err, len, "parameter \"%s\": list too long", p->name);
+    for (size_t i = 0; i < n; i++)
+        if (!items[i] || !*items[i]) {
+            if (n == 1)
+                return fail(QIB_EINVAL, err, len, "parameter \"%s\": expected a path, got \"\"",
+                            p->name);
+            return fail(QIB_EINVAL, err, len,
+                        "parameter \"%s\": item %zu: expected a path, got \"\"", p->name, i + 1);
+        }
+    struct qib_plist pl = {.n = n, .v = calloc(n, sizeof(char *))};
+    if (!pl.v)
+        return fail(QIB_ENOMEM, err, len, "parameter \"%s\": out of memory", p->name);
+    for (size_t i = 0; i < n; i++) {
+        size_t l = strlen(items[i]) + 1;
+        pl.v[i] = malloc(l);
+        if (!pl.v[i]) {
+            for (size_t k = 0; k < i; k++)
+                free(pl.v[k]);
+            free(pl.v);
+            return fail(QIB_ENOMEM, err, len, "parameter \"%s\": out of memory", p->name);
+        }
+        memcpy(pl.v[i], items[i], l);
+    }
+    qib__param_clear(p, priv);
+    memcpy(at(priv, p), &pl, sizeof pl);
+    return QIB_OK;
 }
 
 static int store_scalar(const struct qib_param *p, const char *s, void *priv, char *err,
@@ -264,6 +313,11 @@ static int store_scalar(const struct qib_param *p, const char *s, void *priv, ch
         return fail(QIB_EINVAL, err, len,
                     "parameter \"%s\": expected a list of numbers [a, b, ...], got \"%s\"",
                     p->name, s);
+    case QIB_PARAM_PLIST: {
+        /* One path is the common case ("path: DIR"): a list of one. */
+        const char *one[1] = {s};
+        return store_plist(p, one, 1, priv, err, len);
+    }
     }
     return fail(QIB_EINVAL, err, len, "parameter \"%s\": unknown type %d", p->name, (int)p->type);
 }
@@ -314,6 +368,8 @@ int qib__param_store(const struct qib_param *p, const struct qib__pvalue *v, voi
         memcpy(at(priv, p), &dl, sizeof dl);
         return QIB_OK;
     }
+    if (p->type == QIB_PARAM_PLIST)
+        return store_plist(p, v->items, v->n, priv, err, len);
     return fail(QIB_EINVAL, err, len, "parameter \"%s\": expected a single %s value, got a list",
                 p->name, qib__param_type_name(p->type));
 }
@@ -422,6 +478,33 @@ static char *format_list(const double *v, size_t n)
     return s;
 }
 
+/* "[a, b]" (NULL when unset): the pipeline-syntax text of a path list. */
+static char *format_plist(const struct qib_plist *pl)
+{
+    if (!pl->v)
+        return NULL;
+    size_t cap = 3;
+    for (size_t i = 0; i < pl->n; i++)
+        cap += strlen(pl->v[i]) + 2;
+    char *s = malloc(cap);
+    if (!s)
+        return NULL;
+    size_t used = 0;
+    s[used++] = '[';
+    for (size_t i = 0; i < pl->n; i++) {
+        size_t l = strlen(pl->v[i]);
+        if (i) {
+            s[used++] = ',';
+            s[used++] = ' ';
+        }
+        memcpy(s + used, pl->v[i], l);
+        used += l;
+    }
+    s[used++] = ']';
+    s[used] = 0;
+    return s;
+}
+
 char *qib__param_format(const struct qib_param *p, const void *priv)
 {
     char b[32];
@@ -465,6 +548,11 @@ char *qib__param_format(const struct qib_param *p, const void *priv)
         struct qib_dlist dl;
         memcpy(&dl, cat(priv, p), sizeof dl);
         return format_list(dl.v, dl.n);
+    }
+    case QIB_PARAM_PLIST: {
+        struct qib_plist pl;
+        memcpy(&pl, cat(priv, p), sizeof pl);
+        return format_plist(&pl);
     }
     }
     return NULL;

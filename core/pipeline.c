@@ -808,16 +808,16 @@ static void build_params(struct bctx *b, const struct node *m, struct qib__pipel
         if (!type) {
             qib__diag_add(b->d, v->pos,
                           "parameter \"%s\" has no type: use bool, int, double, string, path, "
-                          "enum, vec3 or dlist", k->s);
+                          "enum, vec3, dlist or plist", k->s);
             pp->ok = 0;
         } else if (want(b, type, N_SCALAR, "'type'")) {
-            for (int t = QIB_PARAM_BOOL; t <= QIB_PARAM_DLIST; t++)
+            for (int t = QIB_PARAM_BOOL; t <= QIB_PARAM_PLIST; t++)
                 if (strcmp(type->s, qib__param_type_name((enum qib_param_type)t)) == 0)
                     pp->decl.type = (enum qib_param_type)t;
             if (!pp->decl.type) {
                 qib__diag_add(b->d, type->pos,
                               "parameter \"%s\": unknown type \"%s\": use bool, int, double, string, "
-                              "path, enum, vec3 or dlist", k->s, type->s);
+                              "path, enum, vec3, dlist or plist", k->s, type->s);
                 pp->ok = 0;
             }
         } else {

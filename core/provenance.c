@@ -321,6 +321,17 @@ void qib__prov_param(struct qib__json *j, const char *key, const struct qib_para
         qib__json_arr_end(j);
         return;
     }
+    case QIB_PARAM_PLIST: {
+        /* Every path as given; the files read are in the step's files_read
+         * with their digests. */
+        struct qib_plist pl;
+        memcpy(&pl, at, sizeof pl);
+        qib__json_arr_begin(j, key);
+        for (size_t i = 0; i < pl.n; i++)
+            qib__json_str(j, NULL, pl.v[i]);
+        qib__json_arr_end(j);
+        return;
+    }
     }
     qib__json_null(j, key);
 }

@@ -31,6 +31,7 @@ union pstore {
     char *s;
     double v3[3];
     struct qib_dlist dl;
+    struct qib_plist pl;
 };
 
 struct obj {

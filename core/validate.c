@@ -28,6 +28,7 @@ union pstore {
     char *s;
     double v3[3];
     struct qib_dlist dl;
+    struct qib_plist pl;
 };
 
 struct vctx {
@@ -137,7 +138,8 @@ static int rparam_fill(struct vctx *v, struct qib__rparam *r, const struct qib_p
     rparam_free(r);
     memset(r, 0, sizeof *r);
     r->value = qib__param_format(decl, st);
-    if (!r->value && decl->type != QIB_PARAM_STRING && decl->type != QIB_PARAM_PATH) {
+    if (!r->value && decl->type != QIB_PARAM_STRING && decl->type != QIB_PARAM_PATH &&
+        decl->type != QIB_PARAM_PLIST) {
         v->oom = 1;
         return -1;
     }
@@ -155,6 +157,19 @@ static int rparam_fill(struct vctx *v, struct qib__rparam *r, const struct qib_p
         for (size_t i = 0; i < n; i++) {
             char b[32];
             r->items[i] = xstrdup(v, qib_format_double(x[i], b));
+            if (!r->items[i])
+                return -1;
+            r->n++;
+        }
+    } else if (decl->type == QIB_PARAM_PLIST) {
+        r->is_list = 1;
+        r->items = calloc(st->pl.n ? st->pl.n : 1, sizeof *r->items);
+        if (!r->items) {
+            v->oom = 1;
+            return -1;
+        }
+        for (size_t i = 0; i < st->pl.n; i++) {
+            r->items[i] = xstrdup(v, st->pl.v[i]);
             if (!r->items[i])
                 return -1;
             r->n++;
@@ -664,7 +679,8 @@ static void check_step_params(struct vctx *v, size_t si, struct scheck *sc)
             rval_free(&r);
             continue; /* an optional input not given: the default applies */
         }
-        int text_type = p->type == QIB_PARAM_STRING || p->type == QIB_PARAM_PATH;
+        int text_type = p->type == QIB_PARAM_STRING || p->type == QIB_PARAM_PATH ||
+                        p->type == QIB_PARAM_PLIST;
         if (r.deferred && !text_type) {
             /* A number from an input known only at run time. */
             sc->deferred[pi] = 1;

@@ -62,3 +62,21 @@ check_PROGRAMS += t/t0731-rtstruct-synth
 TESTS += t/t0731-rtstruct-synth
 t_t0731_rtstruct_synth_SOURCES = t/t0731-rtstruct-synth.c t/t0700-dicom-util.h
 t_t0731_rtstruct_synth_LDADD = $(test_libs) $(LIBM)
+
+check_PROGRAMS += t/t0721-dicom-files
+TESTS += t/t0721-dicom-files
+t_t0721_dicom_files_SOURCES = t/t0721-dicom-files.c t/t0700-dicom-util.h
+t_t0721_dicom_files_LDADD = $(test_libs) $(LIBM)
+
+TESTS += t/t0722-dicom-list-pipeline.sh
+EXTRA_DIST += t/t0722-dicom-list-pipeline.sh
+
+TESTS += t/t0723-dicom-info.sh
+EXTRA_DIST += t/t0723-dicom-info.sh
+
+# A dynamic PET series written by pydicom at test time.
+check_PROGRAMS += t/t0724-dicom-dynamic-pet
+TESTS += t/t0724-dicom-dynamic-pet
+t_t0724_dicom_dynamic_pet_SOURCES = t/t0724-dicom-dynamic-pet.c t/t0700-dicom-util.h
+t_t0724_dicom_dynamic_pet_LDADD = $(test_libs) $(LIBM)
+EXTRA_DIST += t/t0724-dynamic-pet.py

@@ -5,10 +5,12 @@
  * dose unit or radionuclide.
  *
  * DRO_2_3 (Units CM2ML) cannot meet that truth: its stored values are 5, 26
- * and 105 with RescaleSlope 0.01 (SUVbsa truncated to two decimals), whose
- * ratios are 0.192 and 4.04, not 0.2 and 4.  With Du Bois's BSA (70 kg,
- * 175 cm: 1.84814 m2, the only formula whose truncation gives exactly 5, 26
- * and 105) they are SUVbw 0.18938, 0.98477 and 3.97696: asserted to 1e-4. */
+ * and 105 with RescaleSlope 0.01 (SUVbsa truncated to two decimals), and
+ * SUVbw = SUVbsa x W/BSA keeps their ratios, 0.192 and 4.04, not 0.2 and 4.
+ * With the Du Bois BSA read.dicom uses (70 kg, 175 cm: 1.84814 m2) they are
+ * SUVbw 0.18938, 0.98477 and 3.97696: asserted to 1e-4.  (The integers do
+ * not identify the DRO's own formula: Mosteller, Haycock, Gehan-George and
+ * Boyd also truncate 0.2, 1 and 4 to 5, 26 and 105.) */
 #include "config.h"
 
 #include <math.h>

@@ -30,6 +30,13 @@ void qib_harness_free(qib_harness **h);
  * status and leave the message in qib_harness_error. */
 int qib_harness_set_param(qib_harness *h, const char *name, const char *value);
 
+/** Set list parameter @p name (plist, dlist or vec3) from @p n items, each
+ * as one list item in pipeline syntax ("scan/IM1.dcm", "0.5"); the items are
+ * taken as they are, so a path may hold commas or brackets.  Errors as for
+ * qib_harness_set_param.  Added with QIB_PARAM_PLIST (qib/plugin.h). */
+int qib_harness_set_param_list(qib_harness *h, const char *name, const char *const *items,
+                               size_t n);
+
 /** Wire an input port; the harness takes its own reference. */
 int qib_harness_set_volume(qib_harness *h, const char *port, qib_volume *v);
 int qib_harness_set_table(qib_harness *h, const char *port, qib_table *t);

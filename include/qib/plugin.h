@@ -47,13 +47,29 @@ enum qib_param_type {
     QIB_PARAM_PATH,     /**< char *: a file path, as given */
     QIB_PARAM_ENUM,     /**< int: index into choices */
     QIB_PARAM_VEC3,     /**< double[3]; YAML [x, y, z] */
-    QIB_PARAM_DLIST     /**< struct qib_dlist; YAML [a, b, ...] */
+    QIB_PARAM_DLIST,    /**< struct qib_dlist; YAML [a, b, ...] */
+    /** struct qib_plist: paths as given, YAML [a, b, ...]; one path is a
+     * list of one; never empty.  Appended to ABI 1.0 without a version
+     * change: a host that predates it refuses a plugin using it ("parameter
+     * NAME: unknown type 9") and loads every other plugin as before.  Test
+     * QIB_HAVE_PARAM_PLIST before using it. */
+    QIB_PARAM_PLIST
 };
+
+/** Defined when enum qib_param_type has QIB_PARAM_PLIST. */
+#define QIB_HAVE_PARAM_PLIST 1
 
 /** Storage of a QIB_PARAM_DLIST value (owned by the runner). */
 struct qib_dlist {
     size_t n;
     double *v;
+};
+
+/** Storage of a QIB_PARAM_PLIST value (owned by the runner): @p n paths,
+ * each a NUL-terminated string as written in the pipeline. */
+struct qib_plist {
+    size_t n;
+    char **v;
 };
 
 /** Parameter flags. */

@@ -1,11 +1,10 @@
-/* read.dicom: one image series from a directory of DICOM files (searched
- * recursively) or from one file: series chosen by UID, number, description
+/* read.dicom: one image series from directories of DICOM files (searched
+ * recursively) and files: series chosen by UID, number, description
  * or modality; slices sorted along the slice normal and checked for gaps,
  * duplicates and tilt; voxels rescaled per slice; PET optionally converted
  * to SUV.  The rules are explained in doc/dicom.md and doc/suv.md. */
 #include <config.h>
 
-#include <dirent.h>
 #include <errno.h>
 #include <fnmatch.h>
 #include <math.h>
@@ -31,11 +30,9 @@
 /* Tilt (degrees) of the slice stack against the slice normal that is still
  * taken for rounding of the positions. */
 #define TILT_TOL_DEG 0.05
-/* Directories nested deeper than this are not searched (symlink loops). */
-#define MAX_DIR_DEPTH 32
 
 struct priv {
-    char *path;
+    struct qib_plist path;
     char *series_uid;
     int64_t series_number;
     char *description;
@@ -47,11 +44,12 @@ static const char *const suv_choices[] = {"none", "bw", "bsa", "lbm", "sul", "ib
 
 static const struct qib_param params[] = {
     {.name = "path",
-     .type = QIB_PARAM_PATH,
+     .type = QIB_PARAM_PLIST,
      .offset = offsetof(struct priv, path),
      .flags = QIB_PARAM_REQUIRED,
-     .help = "a directory (searched recursively; files that are not DICOM are skipped) or one "
-             "DICOM file"},
+     .help = "a directory (searched recursively; files that are not DICOM are skipped), one "
+             "DICOM file, or a list of files and directories [a, b, ...], each of which must "
+             "exist"},
     {.name = "series_uid",
      .type = QIB_PARAM_STRING,
      .offset = offsetof(struct priv, series_uid),
@@ -111,215 +109,27 @@ static int failf(qib_step *step, int status, const char *fmt, ...)
 }
 
 /* ------------------------------------------------------------------------
- * File list. */
+ * Series found under the paths (core/dicom.c). */
 
-struct files {
-    char **v;
-    size_t n, cap;
-};
-
-static void files_free(struct files *f)
+/* The paths as a message names them: the one path, or how many. */
+static void paths_label(const struct qib_plist *pl, char *buf, size_t len)
 {
-    for (size_t i = 0; i < f->n; i++)
-        free(f->v[i]);
-    free(f->v);
-    memset(f, 0, sizeof *f);
+    if (pl->n == 1)
+        snprintf(buf, len, "%s", pl->v[0]);
+    else
+        snprintf(buf, len, "%s and %zu more path%s", pl->v[0], pl->n - 1, pl->n == 2 ? "" : "s");
 }
 
-static int files_add(struct files *f, const char *path)
+static int scan_paths(qib_step *step, const struct qib_plist *pl, struct qib__dcm_scan *sc)
 {
-    if (f->n == f->cap) {
-        size_t cap = f->cap ? 2 * f->cap : 256;
-        char **nv = realloc(f->v, cap * sizeof *nv);
-        if (!nv)
-            return QIB_ENOMEM;
-        f->v = nv;
-        f->cap = cap;
-    }
-    f->v[f->n] = strdup(path);
-    if (!f->v[f->n])
-        return QIB_ENOMEM;
-    f->n++;
+    char err[1024];
+    int rc = qib__dcm_scan((const char *const *)pl->v, pl->n, sc, err, sizeof err);
+    if (rc)
+        return failf(step, rc, "%s", err);
     return QIB_OK;
 }
 
-static int walk(const char *dir, int depth, struct files *f, char *err, size_t errlen)
-{
-    if (depth > MAX_DIR_DEPTH)
-        return QIB_OK;
-    DIR *dp = opendir(dir);
-    if (!dp) {
-        snprintf(err, errlen, "%s: cannot open directory: %s", dir, strerror(errno));
-        return QIB_EIO;
-    }
-    int rc = QIB_OK;
-    struct dirent *e;
-    while (rc == QIB_OK && (e = readdir(dp)) != NULL) {
-        if (e->d_name[0] == '.')
-            continue; /* ., .. and hidden files */
-        size_t need = strlen(dir) + strlen(e->d_name) + 2;
-        char *p = malloc(need);
-        if (!p) {
-            rc = QIB_ENOMEM;
-            break;
-        }
-        snprintf(p, need, "%s/%s", dir, e->d_name);
-        struct stat sb;
-        if (stat(p, &sb) == 0) {
-            if (S_ISDIR(sb.st_mode)) {
-                /* Directories reached through a symlink are not followed,
-                 * so a link loop cannot recurse. */
-                struct stat lb;
-                if (lstat(p, &lb) == 0 && !S_ISLNK(lb.st_mode))
-                    rc = walk(p, depth + 1, f, err, errlen);
-            } else if (S_ISREG(sb.st_mode)) {
-                rc = files_add(f, p);
-            }
-        }
-        free(p);
-    }
-    closedir(dp);
-    return rc;
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* ------------------------------------------------------------------------
- * Series. */
-
-struct series {
-    char uid[68];
-    char modality[17];
-    char desc[68];
-    long number; /* -1 when absent */
-    size_t *idx; /* indices into the file list */
-    size_t n, cap;
-};
-
-struct scan {
-    struct files files;
-    char **uid_of;   /* per file: series UID (NULL when not an image) */
-    struct series *s;
-    size_t ns;
-    size_t skipped;  /* files that are not DICOM or have no pixels */
-};
-
-static void scan_free(struct scan *sc)
-{
-    for (size_t i = 0; i < sc->ns; i++)
-        free(sc->s[i].idx);
-    free(sc->s);
-    free(sc->uid_of);
-    files_free(&sc->files);
-}
-
-static int series_add(struct scan *sc, const struct qib__dcm *d, size_t file)
-{
-    char uid[68];
-    qib__dcm_str(d, 0, T(0x0020, 0x000E), uid, sizeof uid);
-    size_t i;
-    for (i = 0; i < sc->ns; i++)
-        if (strcmp(sc->s[i].uid, uid) == 0)
-            break;
-    if (i == sc->ns) {
-        struct series *ns = realloc(sc->s, (sc->ns + 1) * sizeof *ns);
-        if (!ns)
-            return QIB_ENOMEM;
-        sc->s = ns;
-        struct series *s = &sc->s[sc->ns++];
-        memset(s, 0, sizeof *s);
-        snprintf(s->uid, sizeof s->uid, "%s", uid);
-        qib__dcm_str(d, 0, T(0x0008, 0x0060), s->modality, sizeof s->modality);
-        qib__dcm_str(d, 0, T(0x0008, 0x103E), s->desc, sizeof s->desc);
-        double v;
-        s->number = qib__dcm_num(d, 0, T(0x0020, 0x0011), &v, 1) ? (long)v : -1;
-    }
-    struct series *s = &sc->s[i];
-    if (s->n == s->cap) {
-        size_t cap = s->cap ? 2 * s->cap : 64;
-        size_t *nv = realloc(s->idx, cap * sizeof *nv);
-        if (!nv)
-            return QIB_ENOMEM;
-        s->idx = nv;
-        s->cap = cap;
-    }
-    s->idx[s->n++] = file;
-    return QIB_OK;
-}
-
-static int cmp_series(const void *a, const void *b)
-{
-    const struct series *x = a, *y = b;
-    if (x->number != y->number)
-        return x->number < y->number ? -1 : 1;
-    return strcmp(x->uid, y->uid);
-}
-
-/* Find every image series under the path.  A file given by name must be
- * DICOM; in a directory, files that are not are skipped and counted. */
-static int scan_path(qib_step *step, const char *path, struct scan *sc)
-{
-    char err[512];
-    struct stat sb;
-    if (stat(path, &sb) != 0)
-        return failf(step, errno == ENOENT ? QIB_ENOTFOUND : QIB_EIO, "%s: %s", path, strerror(errno));
-    int is_dir = S_ISDIR(sb.st_mode);
-    int rc;
-    if (is_dir) {
-        rc = walk(path, 0, &sc->files, err, sizeof err);
-        if (rc == QIB_ENOMEM)
-            return qib_fail(step, rc, "out of memory listing %s", path);
-        if (rc)
-            return qib_fail(step, rc, "%s", err);
-        qsort(sc->files.v, sc->files.n, sizeof *sc->files.v, cmp_str);
-    } else if ((rc = files_add(&sc->files, path)) != QIB_OK) {
-        return qib_fail(step, rc, "out of memory");
-    }
-    for (size_t i = 0; i < sc->files.n; i++) {
-        struct qib__dcm *d = NULL;
-        const char *f = sc->files.v[i];
-        rc = qib__dcm_open(f, &d, err, sizeof err);
-        if (rc == QIB_ENOMEM)
-            return qib_fail(step, rc, "%s: out of memory", f);
-        if (rc) {
-            if (!is_dir)
-                return failf(step, rc, "%s: %s", f, err);
-            /* A damaged DICOM file (DICM prefix) must not vanish silently
-             * from a series; anything else is just not DICOM. */
-            FILE *fp = fopen(f, "rb");
-            char pre[132];
-            int dicm = fp && fread(pre, 1, 132, fp) == 132 && memcmp(pre + 128, "DICM", 4) == 0;
-            if (fp)
-                fclose(fp);
-            if (dicm)
-                return failf(step, rc, "%s: %s", f, err);
-            sc->skipped++;
-            continue;
-        }
-        if (!d->pixel_node || !qib__dcm_find(d, 0, T(0x0020, 0x000E))) {
-            sc->skipped++;
-            qib__dcm_free(&d);
-            if (!is_dir)
-                return failf(step, QIB_EFORMAT, "%s: no pixel data (7FE0,0010) or no "
-                             "SeriesInstanceUID (0020,000E): not an image", f);
-            continue;
-        }
-        rc = series_add(sc, d, i);
-        qib__dcm_free(&d);
-        if (rc)
-            return qib_fail(step, rc, "out of memory");
-    }
-    if (sc->ns == 0)
-        return failf(step, QIB_ENOTFOUND, "%s: no DICOM image series found (%zu files looked at)",
-                     path, sc->files.n);
-    qsort(sc->s, sc->ns, sizeof *sc->s, cmp_series);
-    return QIB_OK;
-}
-
-static int keep(const struct priv *p, const struct series *s)
+static int keep(const struct priv *p, const struct qib__dcm_series *s)
 {
     if (p->series_uid && strcmp(p->series_uid, s->uid) != 0)
         return 0;
@@ -333,12 +143,12 @@ static int keep(const struct priv *p, const struct series *s)
 }
 
 /* "series 3 (CT, "CHEST 1.0", 300 files, UID 1.2...)" lines for messages. */
-static void list_series(const struct scan *sc, char *buf, size_t len)
+static void list_series(const struct qib__dcm_scan *sc, char *buf, size_t len)
 {
     size_t k = 0;
     buf[0] = '\0';
     for (size_t i = 0; i < sc->ns && k < len; i++) {
-        const struct series *s = &sc->s[i];
+        const struct qib__dcm_series *s = &sc->s[i];
         char num[24] = "(no number)";
         if (s->number >= 0)
             snprintf(num, sizeof num, "%ld", s->number);
@@ -366,6 +176,8 @@ struct slice {
     double bvalue;      /* NaN when none */
     double bvec[3];     /* diffusion gradient direction (LPS); bvec[0] NaN when none */
     double acq_s;       /* acquisition time, seconds after midnight; NaN */
+    double fref_ms;     /* FrameReferenceTime (0054,1300), ms; NaN when absent */
+    double fdur_ms;     /* ActualFrameDuration (0018,1242), ms; NaN when absent */
     long inum;          /* InstanceNumber */
 };
 
@@ -620,8 +432,8 @@ static void stored_range(const struct slice *s, size_t nx, size_t ny, const stru
 struct build {
     qib_step *step;
     const struct priv *p;
-    struct scan *sc;
-    struct series *se;
+    struct qib__dcm_scan *sc;
+    struct qib__dcm_series *se;
     struct qib__dcm **dcm; /* per instance of the series */
     struct slice *sl;
     size_t nsl;
@@ -770,7 +582,7 @@ static int fg_num(const struct qib__dcm *d, uint32_t pf, uint32_t sh, uint32_t s
 static int read_series(struct build *b, qib_volume **outv)
 {
     qib_step *step = b->step;
-    struct series *se = b->se;
+    struct qib__dcm_series *se = b->se;
     char err[512];
     int rc;
     b->dcm = calloc(se->n, sizeof *b->dcm);
@@ -945,10 +757,25 @@ static int read_series(struct build *b, qib_volume **outv)
                 s->acq_s = tm_seconds(tm + 8);
             else
                 s->acq_s = qib__dcm_str(d, 0, T(0x0008, 0x0032), tm, sizeof tm) ? tm_seconds(tm) : NAN;
+            /* Frame timing of a dynamic PET: the reference time of the
+             * frame from the series reference time, and its length. */
+            double ft;
+            s->fref_ms = s->fdur_ms = NAN;
+            if (fg_num(d, pfi, shared, T(0x0020, 0x9111), T(0x0054, 0x1300), &ft, 1) == 1 &&
+                isfinite(ft))
+                s->fref_ms = ft;
+            if ((fg_num(d, pfi, shared, T(0x0020, 0x9111), T(0x0018, 0x1242), &ft, 1) == 1 ||
+                 fg_num(d, pfi, shared, T(0x0020, 0x9111), T(0x0018, 0x9220), &ft, 1) == 1) &&
+                isfinite(ft) && ft >= 0)
+                s->fdur_ms = ft;
             double tpi;
             if (fg_num(d, pfi, shared, T(0x0020, 0x9111), T(0x0020, 0x9128), &tpi, 1) == 1 ||
                 qib__dcm_num(d, 0, T(0x0020, 0x0100), &tpi, 1) == 1)
                 s->order4 = tpi;
+            else if (!isnan(s->fref_ms))
+                /* Before AcquisitionTime: scanners write that per slice,
+                 * and some the time the slice was reconstructed. */
+                s->order4 = s->fref_ms;
             else if (!isnan(s->acq_s))
                 s->order4 = s->acq_s;
             else if (!isnan(s->bvalue))
@@ -1263,20 +1090,41 @@ static int read_series(struct build *b, qib_volume **outv)
         qib_meta_set_double(m, "dicom.rescale_slope_max", hi, "dicom:(0028,1053) varies per slice");
     qib_meta_set_double(m, "dicom.rescale_intercept", b->sl[0].inter, "dicom:(0028,1052)");
     if (nt > 1) {
-        /* Frame values: b-values, else acquisition times from the first. */
+        /* Frame values: b-values; else frame times from FrameReferenceTime
+         * when every frame has one, else from AcquisitionTime. */
         char list[4096];
         size_t k = 0;
         int isb = !isnan(b->sl[0].bvalue);
+        int fref = !isb, fdur = !isb;
+        for (size_t t = 0; t < nt; t++) {
+            fref = fref && !isnan(b->sl[t].fref_ms);
+            fdur = fdur && !isnan(b->sl[t].fdur_ms);
+        }
         for (size_t t = 0; t < nt && k < sizeof list; t++) {
-            double x = isb ? b->sl[t].bvalue : b->sl[t].acq_s - b->sl[0].acq_s;
-            int w = snprintf(list + k, sizeof list - k, "%s%.6g", t ? " " : "", x);
+            double x = isb ? b->sl[t].bvalue
+                       : fref ? b->sl[t].fref_ms / 1000.0 : b->sl[t].acq_s - b->sl[0].acq_s;
+            int w = snprintf(list + k, sizeof list - k, isb ? "%s%.6g" : "%s%.10g", t ? " " : "", x);
             if (w < 0)
                 break;
             k += (size_t)w;
         }
         qib_meta_set(m, isb ? "dicom.b_values" : "dicom.frame_times_s", list,
                      isb ? "dicom:(0018,9087) or vendor private b-value"
-                         : "dicom:(0008,0032) relative to the first frame");
+                     : fref ? "dicom:(0054,1300) FrameReferenceTime / 1000, from the series "
+                              "reference time"
+                            : "dicom:(0008,0032) AcquisitionTime, relative to the first frame "
+                              "(no FrameReferenceTime (0054,1300))");
+        k = 0;
+        for (size_t t = 0; fdur && t < nt && k < sizeof list; t++) {
+            int w = snprintf(list + k, sizeof list - k, "%s%.10g", t ? " " : "",
+                             b->sl[t].fdur_ms / 1000.0);
+            if (w < 0)
+                break;
+            k += (size_t)w;
+        }
+        if (fdur)
+            qib_meta_set(m, "dicom.frame_durations_s", list,
+                         "dicom:(0018,1242) ActualFrameDuration (enhanced: (0018,9220)) / 1000");
         int allv = isb;
         for (size_t t = 0; t < nt && allv; t++)
             allv = !isnan(b->sl[t].bvec[0]);
@@ -1304,7 +1152,7 @@ static int read_series(struct build *b, qib_volume **outv)
 }
 
 /* The table of series found, one row each, the chosen one flagged. */
-static int series_table(const struct scan *sc, size_t pick, qib_table **out)
+static int series_table(const struct qib__dcm_scan *sc, size_t pick, qib_table **out)
 {
     qib_table *t = NULL;
     size_t c[6];
@@ -1322,7 +1170,7 @@ static int series_table(const struct scan *sc, size_t pick, qib_table **out)
     if (rc == QIB_OK)
         rc = qib_table_add_column(t, "read", QIB_COL_INT, NULL, NULL, &c[5]);
     for (size_t i = 0; i < sc->ns && rc == QIB_OK; i++) {
-        const struct series *s = &sc->s[i];
+        const struct qib__dcm_series *s = &sc->s[i];
         size_t r;
         rc = qib_table_add_row(t, &r);
         if (rc == QIB_OK && s->number >= 0)
@@ -1349,10 +1197,10 @@ static int series_table(const struct scan *sc, size_t pick, qib_table **out)
 static int run(qib_step *step, void *pv)
 {
     const struct priv *p = pv;
-    struct scan sc = {0};
-    int rc = scan_path(step, p->path, &sc);
+    struct qib__dcm_scan sc = {0};
+    int rc = scan_paths(step, &p->path, &sc);
     if (rc) {
-        scan_free(&sc);
+        qib__dcm_scan_free(&sc);
         return rc;
     }
     size_t nk = 0, pick = 0;
@@ -1362,14 +1210,15 @@ static int run(qib_step *step, void *pv)
             pick = i;
         }
     if (nk != 1) {
-        char list[3000];
+        char list[3000], where[1100];
         list_series(&sc, list, sizeof list);
+        paths_label(&p->path, where, sizeof where);
         rc = failf(step, nk ? QIB_EINVAL : QIB_ENOTFOUND,
                    "%s: %s; choose one with series_uid, series_number, description or modality. "
-                   "Image series found:%s", p->path,
+                   "Image series found:%s", where,
                    nk ? "more than one image series matches" : "no image series matches the selection",
                    list);
-        scan_free(&sc);
+        qib__dcm_scan_free(&sc);
         return rc;
     }
     struct build b = {.step = step, .p = p, .sc = &sc, .se = &sc.s[pick]};
@@ -1390,7 +1239,7 @@ static int run(qib_step *step, void *pv)
         if (rc == QIB_OK)
             rc = qib_step_set_table(step, "series", t);
     }
-    scan_free(&sc);
+    qib__dcm_scan_free(&sc);
     return rc;
 }
 
