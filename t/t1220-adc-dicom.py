@@ -87,6 +87,8 @@ def make(d):
         ds.PixelSpacing = [DY, DX]          # row spacing, column spacing
         ds.SliceThickness = DZ
         ds.DiffusionBValue = B[f]           # (0018,9087)
+        ds.EchoTime = "82.5"                # (0018,0081), ms
+        ds.RepetitionTime = "4300"          # (0018,0080), ms
         ds.Rows, ds.Columns = NY, NX
         ds.SamplesPerPixel = 1
         ds.PhotometricInterpretation = "MONOCHROME2"

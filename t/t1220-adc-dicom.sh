@@ -21,7 +21,7 @@ if [ $rc -eq 77 ]; then
     echo "1..0 # SKIP $(cat "$tmp/make.out") (needs numpy, nibabel and pydicom)"
     exit 0
 fi
-echo "1..9"
+echo "1..10"
 n=0
 t() { n=$((n + 1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fi; }
 t $rc "pydicom writes the series and the ROI"
@@ -63,3 +63,10 @@ t $rc "with -p bmin=200"
 [ $rc = 0 ] || sed 's/^/# /' "$tmp/run2.out"
 cmp_means "$tmp/out2/adc.csv" adc_mean_b200
 t $? "b >= 200: ROI means equal numpy's fit without b = 0"
+
+"$QIB" info "$tmp/data/dicom" > "$tmp/info.out" 2>&1 &&
+    grep -q 'dicom.echo_time_ms.*82.5' "$tmp/info.out" &&
+    grep -q 'dicom.repetition_time_ms.*4300' "$tmp/info.out"
+rc=$?
+t $rc "qib info shows EchoTime 82.5 ms and RepetitionTime 4300 ms from (0018,0081) and (0018,0080)"
+[ $rc = 0 ] || sed 's/^/# /' "$tmp/info.out"

@@ -1080,6 +1080,13 @@ static int read_series(struct build *b, qib_volume **outv)
         qib_meta_set(m, "dicom.model", s, "dicom:(0008,1090)");
     qib_meta_set(m, "dicom.transfer_syntax", d0->ts_uid, "dicom:(0002,0010)");
     qib_meta_set_double(m, "dicom.files", (double)se->n, "computed");
+    /* MR timing that perfusion and diffusion biomarkers read (bio.dsc takes
+     * TE from here when the pipeline does not give it). */
+    double ms;
+    if (qib__dcm_num(d0, 0, T(0x0018, 0x0081), &ms, 1) == 1 && isfinite(ms) && ms > 0)
+        qib_meta_set_double(m, "dicom.echo_time_ms", ms, "dicom:(0018,0081) EchoTime");
+    if (qib__dcm_num(d0, 0, T(0x0018, 0x0080), &ms, 1) == 1 && isfinite(ms) && ms > 0)
+        qib_meta_set_double(m, "dicom.repetition_time_ms", ms, "dicom:(0018,0080) RepetitionTime");
     double lo = b->sl[0].slope, hi = lo;
     for (size_t i = 0; i < nsl; i++) {
         lo = fmin(lo, b->sl[i].slope);
