@@ -297,6 +297,8 @@ static const struct qib__phantom phantoms[] = {
      qib__phantom_nema_iec},
     {"dwi", "QIBA DWI digital reference object: known ADC per column, SNR per row",
      qib__phantom_dwi},
+    {"dsc", "DSC-MRI series from a gamma-variate bolus with known CBV and leakage K2",
+     qib__phantom_dsc},
 };
 
 static void usage(FILE *f)
