@@ -157,9 +157,10 @@ static int parse_args(const char *cmd, int argc, char **argv, struct args *a, in
     return 0;
 }
 
+/* Modules are opened as the pipeline names them (qib__registry_open). */
 static int load_registry(const char *cmd, struct qib__registry **reg)
 {
-    int rc = qib__registry_load(reg);
+    int rc = qib__registry_open(reg);
     if (rc != QIB_OK) {
         fprintf(stderr, "qib %s: loading plugins: %s\n", cmd, qib_strerror(rc));
         return QIB_EXIT_FAIL;
@@ -519,7 +520,7 @@ static int info_one(const char *file, const struct qib__registry *reg)
     }
     qib_harness *h = NULL;
     char err[1024];
-    int rc = qib_harness_new(plugin, &h, err, sizeof err);
+    int rc = qib__harness_new_module(m, &h, err, sizeof err);
     if (rc != QIB_OK) {
         fprintf(stderr, "qib info: %s: %s\n", file, err);
         return QIB_EXIT_FAIL;

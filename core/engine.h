@@ -20,7 +20,8 @@
 /** One loaded plugin module. */
 struct qib__module {
     char *path;                     /**< file the module was loaded from */
-    char sha256[65];                /**< SHA-256 of that file, hex */
+    char sha256[65];                /**< SHA-256 of that file, hex; "" until
+                                         qib__module_hash computed it */
     void *handle;                   /**< dlopen handle */
     const struct qib_plugin *desc;  /**< the plugin's descriptor (checked); its
                                          outputs table is never NULL */
@@ -35,24 +36,38 @@ struct qib__problem {
     char *reason; /**< one or more sentences saying what is wrong and what to do */
 };
 
-/** All modules found on a search path.  Read the fields directly; only the
- * registry functions change them. */
+/** The loader's list of module files still to open (loader.c only). */
+struct qib__regscan;
+
+/** The modules found on a search path.  Read the fields directly; only the
+ * registry functions change them.  A registry made by qib__registry_open
+ * holds only the modules looked up so far: mods and problems are complete
+ * once qib__registry_find missed, or after qib__registry_complete. */
 struct qib__registry {
-    struct qib__module *mods;       /**< accepted modules, in load order */
+    struct qib__module *mods;       /**< accepted modules, in load order; never
+                                         moved, so pointers to them stay valid
+                                         until qib__registry_free */
     size_t nmods;
     struct qib__problem *problems;  /**< refused modules, in load order */
     size_t nproblems;
+    struct qib__regscan *scan;      /**< files not opened yet; private */
 };
 
-/** Load every "*.so" in the directories of $QIB_PLUGIN_PATH (colon-separated,
- * in order; empty entries skipped), then in the install directory
- * (QIB_PLUGINDIR).  Within a directory files are taken in name order.  A
- * directory listed twice, or a file reached twice, is loaded once.  Each
- * module is opened with dlopen(RTLD_NOW | RTLD_LOCAL) and its descriptor
- * checked (qib__plugin_check); a module that fails any check, or whose full
- * name was already loaded from another file, is closed and recorded in
- * problems, never an error.  Missing or unreadable directories are skipped.
- * Returns QIB_OK (*out transfer full) or QIB_ENOMEM. */
+/** The module files of the search path: every "*.so" in the directories of
+ * $QIB_PLUGIN_PATH (colon-separated, in order; empty entries skipped), then
+ * in the install directory (QIB_PLUGINDIR).  Within a directory files are
+ * taken in name order.  A directory listed twice, or a file reached twice,
+ * counts once.  Missing or unreadable directories are skipped.
+ *
+ * The full scan opens every file in that order with dlopen(RTLD_NOW |
+ * RTLD_LOCAL) and checks its descriptor (qib__plugin_check); a module that
+ * fails any check, whose full name was already loaded from an earlier file,
+ * or whose file is named "<kind>_<name>.so" for a kind of plugin but holds
+ * another plugin, is closed and recorded in problems, never an error.  The
+ * first file providing a name is the module of that name.
+ *
+ * qib__registry_load does the full scan at once.  Returns QIB_OK (*out
+ * transfer full) or QIB_ENOMEM. */
 int qib__registry_load(struct qib__registry **out);
 
 /** Like qib__registry_load but searching exactly the colon-separated
@@ -60,22 +75,49 @@ int qib__registry_load(struct qib__registry **out);
  * environment or the install directory.  For tests. */
 int qib__registry_load_path(const char *path, struct qib__registry **out);
 
+/** Like qib__registry_load, but only lists the module files: nothing is
+ * opened until qib__registry_find asks for a name.  A lookup of
+ * "kind.name" opens only the file "<kind>_<name>.so" (its first occurrence
+ * on the search path) when every file before it is also named after a
+ * plugin, since such a file can hold no other plugin; in every other case
+ * (no such file, it is refused, or a file of another name comes first) it
+ * does the full scan.  Either way the module found is the one the full scan
+ * would find.  Returns QIB_OK (*out transfer full) or QIB_ENOMEM. */
+int qib__registry_open(struct qib__registry **out);
+
+/** qib__registry_open over exactly @p path (see qib__registry_load_path). */
+int qib__registry_open_path(const char *path, struct qib__registry **out);
+
+/** Open every module file not opened yet (the rest of the full scan), so
+ * mods and problems list everything.  Returns QIB_OK or QIB_ENOMEM. */
+int qib__registry_complete(struct qib__registry *r);
+
 /** dlclose every module and free everything; sets *r to NULL.  Descriptors
  * and any pointer into a module become invalid.  NULL accepted. */
 void qib__registry_free(struct qib__registry **r);
 
-/** The module named @p full_name ("read.nifti"), or NULL (borrowed). */
+/** The module named @p full_name ("read.nifti"), or NULL (borrowed).  May
+ * open module files (see qib__registry_open); after a miss the registry is
+ * complete.  The registry is changed only in what it has opened, never in
+ * what a name resolves to, hence the const. */
 const struct qib__module *qib__registry_find(const struct qib__registry *r,
                                              const char *full_name);
 
+/** Fill m->sha256 with the SHA-256 of the module file, once; modules are
+ * hashed only when a run records them.  Returns QIB_OK, or QIB_EIO with
+ * errno set when the file cannot be read. */
+int qib__module_hash(const struct qib__module *m);
+
 /** The loaded full name nearest to @p name by edit distance, when close
  * enough to be a likely typo (at most 2 edits, or a third of the name's
- * length if longer); NULL otherwise.  Borrowed. */
+ * length if longer); NULL otherwise.  Completes the registry first.
+ * Borrowed. */
 const char *qib__registry_suggest(const struct qib__registry *r, const char *name);
 
 /** The refusal recorded for a module file named "<kind>_<name>.so" that
  * would have provided @p full_name, or NULL: lets "plugin not found" say
- * why the file that looked like it was refused. */
+ * why the file that looked like it was refused.  Completes the registry
+ * first. */
 const struct qib__problem *qib__registry_problem_for(const struct qib__registry *r,
                                                      const char *full_name);
 
@@ -87,6 +129,20 @@ const struct qib__problem *qib__registry_problem_for(const struct qib__registry 
  * QIB_EABI (ABI numbers, struct_size) or QIB_EINVAL with the reason in
  * @p why. */
 int qib__plugin_check(const struct qib_plugin *d, char *why, size_t whylen);
+
+/** qib_harness_new for module @p m of a registry the caller already has
+ * (borrowed: it must outlive the harness), so the plugins are not looked
+ * up a second time. */
+typedef struct qib_harness qib_harness;
+int qib__harness_new_module(const struct qib__module *m, qib_harness **out, char *err,
+                            size_t errlen);
+
+/** Hash the files @p paths name, and every file below those that are
+ * directories, on the threads of @p pool, into the digest cache of
+ * qib_sha256_file, so that provenance (which hashes them one by one, in
+ * order) finds them done.  Does nothing with fewer than two threads;
+ * errors are left to that later pass. */
+void qib__prov_prehash(const char *const *paths, size_t n, qib_pool *pool);
 
 /* ------------------------------------------------------------------------
  * Name helpers

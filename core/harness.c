@@ -60,7 +60,7 @@ int qib_harness_new(const char *full_name, qib_harness **out, char *err, size_t 
         return QIB_ENOMEM;
     }
     h->threads = 1;
-    int rc = qib__registry_load(&h->reg);
+    int rc = qib__registry_open(&h->reg);
     if (rc != QIB_OK) {
         if (err && errlen)
             snprintf(err, errlen, "loading plugins: %s", qib_strerror(rc));
@@ -93,6 +93,25 @@ int qib_harness_new(const char *full_name, qib_harness **out, char *err, size_t 
         qib_harness_free(&h);
         return rc;
     }
+    *out = h;
+    return QIB_OK;
+}
+
+int qib__harness_new_module(const struct qib__module *m, qib_harness **out, char *err,
+                            size_t errlen)
+{
+    *out = NULL;
+    if (err && errlen)
+        err[0] = 0;
+    qib_harness *h = calloc(1, sizeof *h);
+    if (!h || qib__params_new(m->desc, &h->params) != QIB_OK) {
+        free(h);
+        if (err && errlen)
+            snprintf(err, errlen, "out of memory");
+        return QIB_ENOMEM;
+    }
+    h->threads = 1;
+    h->mod = m;
     *out = h;
     return QIB_OK;
 }

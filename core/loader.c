@@ -426,52 +426,65 @@ static char *xasprintf(int *ok, const char *fmt, ...)
     return s;
 }
 
-struct loadstate {
-    struct qib__registry *r;
-    size_t capm, capp;
-    /* Directories and files already seen, by identity, so a directory on
-     * both QIB_PLUGIN_PATH and the install path is read once. */
-    struct ident {
-        dev_t dev;
-        ino_t ino;
-    } *dirs, *files;
-    size_t ndirs, capd, nfiles, capf;
+/* One module file of the search path, in full-scan order. */
+struct cand {
+    char *path;
+    const char *base;   /* file name part of path */
+    int opened;         /* load_file was called on it */
 };
 
-static int seen(struct ident **v, size_t *n, size_t *cap, const struct stat *st)
+struct qib__regscan {
+    struct cand *c;
+    size_t n, cap;
+    size_t capp;        /* capacity of the registry's problems */
+    size_t next;        /* every candidate before this one has been opened */
+};
+
+/* Directories and files already seen, by identity, so a directory on both
+ * QIB_PLUGIN_PATH and the install path is read once. */
+struct ident {
+    dev_t dev;
+    ino_t ino;
+};
+
+struct idents {
+    struct ident *v;
+    size_t n, cap;
+};
+
+static int seen(struct idents *s, const struct stat *st)
 {
-    for (size_t i = 0; i < *n; i++)
-        if ((*v)[i].dev == st->st_dev && (*v)[i].ino == st->st_ino)
+    for (size_t i = 0; i < s->n; i++)
+        if (s->v[i].dev == st->st_dev && s->v[i].ino == st->st_ino)
             return 1;
-    if (*n == *cap) {
-        size_t nc = *cap ? 2 * *cap : 16;
-        struct ident *nv = realloc(*v, nc * sizeof *nv);
+    if (s->n == s->cap) {
+        size_t nc = s->cap ? 2 * s->cap : 16;
+        struct ident *nv = realloc(s->v, nc * sizeof *nv);
         if (!nv)
             return -1;
-        *v = nv;
-        *cap = nc;
+        s->v = nv;
+        s->cap = nc;
     }
-    (*v)[*n].dev = st->st_dev;
-    (*v)[*n].ino = st->st_ino;
-    (*n)++;
+    s->v[s->n].dev = st->st_dev;
+    s->v[s->n].ino = st->st_ino;
+    s->n++;
     return 0;
 }
 
 /* Record a refused module; takes @p reason (malloc'd). */
-static int add_problem(struct loadstate *ls, const char *path, char *reason)
+static int add_problem(struct qib__registry *r, const char *path, char *reason)
 {
-    struct qib__registry *r = ls->r;
     if (!reason)
         return QIB_ENOMEM;
-    if (r->nproblems == ls->capp) {
-        size_t nc = ls->capp ? 2 * ls->capp : 8;
+    if (r->nproblems == r->scan->capp) {
+        size_t nc = r->scan->capp ? 2 * r->scan->capp : 8;
         struct qib__problem *np = realloc(r->problems, nc * sizeof *np);
         if (!np) {
             free(reason);
             return QIB_ENOMEM;
         }
         r->problems = np;
-        ls->capp = nc;
+        r->scan->capp = nc;
     }
     char *p = xstrdup(path);
     if (!p) {
@@ -484,14 +497,49 @@ static int add_problem(struct loadstate *ls, const char *path, char *reason)
     return QIB_OK;
 }
 
-static int load_file(struct loadstate *ls, const char *path)
+/* The full name "kind.name" a file named "<kind>_<name>.so" is for, written
+ * to @p out (NUL-terminated); 0 when @p base is not such a name (the kind
+ * must be one of the plugin kinds, the name lower-case [a-z0-9_]+). */
+static int name_of_file(const char *base, char *out, size_t outlen)
+{
+    const char *us = strchr(base, '_');
+    size_t n = strlen(base);
+    if (!us || n <= 3 || strcmp(base + n - 3, ".so") != 0)
+        return 0;
+    size_t kl = (size_t)(us - base), nl = n - 3 - kl - 1;
+    if (nl == 0 || kl + 1 + nl + 1 > outlen)
+        return 0;
+    int kind_ok = 0;
+    for (int k = QIB_KIND_READ; k <= QIB_KIND_EXPORT; k++) {
+        const char *kn = qib_kind_name((enum qib_kind)k);
+        if (kn && strlen(kn) == kl && strncmp(kn, base, kl) == 0)
+            kind_ok = 1;
+    }
+    if (!kind_ok)
+        return 0;
+    memcpy(out, base, kl);
+    out[kl] = '.';
+    memcpy(out + kl + 1, us + 1, nl);
+    out[kl + 1 + nl] = '\0';
+    return is_plugin_name(out + kl + 1);
+}
+
+static const struct qib__module *find_loaded(const struct qib__registry *r, const char *full_name)
+{
+    for (size_t i = 0; r && i < r->nmods; i++)
+        if (strcmp(r->mods[i].full_name, full_name) == 0)
+            return &r->mods[i];
+    return NULL;
+}
+
+static int load_file(struct qib__registry *r, const char *path, const char *base)
 {
     int ok = 1;
     dlerror();
     void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
     if (!h) {
         const char *e = dlerror();
-        return add_problem(ls, path,
+        return add_problem(r, path,
                            xasprintf(&ok,
                                      "cannot be loaded: %s (run `ldd -r %s` to list the "
                                      "libraries and symbols it cannot resolve)",
@@ -507,7 +555,7 @@ static int load_file(struct loadstate *ls, const char *path)
     sym.obj = dlsym(h, QIB_PLUGIN_ENTRY_SYMBOL);
     if (!sym.obj) {
         dlclose(h);
-        return add_problem(ls, path,
+        return add_problem(r, path,
                            xasprintf(&ok,
                                      "has no symbol %s: not a qib plugin (a plugin declares "
                                      "its descriptor with QIB_PLUGIN_DEFINE)",
@@ -516,21 +564,35 @@ static int load_file(struct loadstate *ls, const char *path)
     const struct qib_plugin *d = sym.fn();
     if (!d) {
         dlclose(h);
-        return add_problem(ls, path,
+        return add_problem(r, path,
                            xasprintf(&ok, "%s returned NULL instead of a descriptor",
                                      QIB_PLUGIN_ENTRY_SYMBOL));
     }
     char why[512];
     if (qib__plugin_check(d, why, sizeof why) != QIB_OK) {
         dlclose(h);
-        return add_problem(ls, path, xasprintf(&ok, "%s", why));
+        return add_problem(r, path, xasprintf(&ok, "%s", why));
     }
     char *full = xasprintf(&ok, "%s.%s", qib_kind_name(d->kind), d->name);
     if (!full) {
         dlclose(h);
         return QIB_ENOMEM;
     }
-    const struct qib__module *first = qib__registry_find(ls->r, full);
+    /* A file named after a plugin must hold that plugin: lookups open only
+     * the file of the name asked for, and rely on no other file of that form
+     * providing it. */
+    char fname[256];
+    if (name_of_file(base, fname, sizeof fname) && strcmp(fname, full) != 0) {
+        char *reason = xasprintf(&ok,
+                                 "holds plugin \"%s\" but its file name is that of plugin "
+                                 "\"%s\": rename it to %s_%s.so (qib finds a plugin by the "
+                                 "file name <kind>_<name>.so)",
+                                 full, fname, qib_kind_name(d->kind), d->name);
+        free(full);
+        dlclose(h);
+        return add_problem(r, path, reason);
+    }
+    const struct qib__module *first = find_loaded(r, full);
     if (first) {
         char *reason = xasprintf(&ok,
                                  "plugin \"%s\" is already loaded from %s; this copy is "
@@ -538,27 +600,14 @@ static int load_file(struct loadstate *ls, const char *path)
                                  full, first->path);
         free(full);
         dlclose(h);
-        return add_problem(ls, path, reason);
+        return add_problem(r, path, reason);
     }
-    char hex[65];
-    if (qib_sha256_file(path, hex) != QIB_OK) {
-        int e = errno;
+    /* Room for every candidate was reserved when the files were listed, so
+     * the array never moves and returned module pointers stay valid. */
+    if (r->nmods >= r->scan->n) {
         free(full);
         dlclose(h);
-        return add_problem(ls, path, xasprintf(&ok, "cannot be read to hash it: %s",
-                                               strerror(e)));
-    }
-    struct qib__registry *r = ls->r;
-    if (r->nmods == ls->capm) {
-        size_t nc = ls->capm ? 2 * ls->capm : 16;
-        struct qib__module *nm = realloc(r->mods, nc * sizeof *nm);
-        if (!nm) {
-            free(full);
-            dlclose(h);
-            return QIB_ENOMEM;
-        }
-        r->mods = nm;
-        ls->capm = nc;
+        return QIB_ENOMEM;
     }
     struct qib__module *m = &r->mods[r->nmods];
     m->path = xstrdup(path);
@@ -567,7 +616,7 @@ static int load_file(struct loadstate *ls, const char *path)
         dlclose(h);
         return QIB_ENOMEM;
     }
-    memcpy(m->sha256, hex, sizeof hex);
+    m->sha256[0] = '\0';
     m->handle = h;
     m->desc = d;
     m->desc_copy = NULL;
@@ -591,6 +640,48 @@ static int load_file(struct loadstate *ls, const char *path)
     return QIB_OK;
 }
 
+int qib__module_hash(const struct qib__module *m)
+{
+    if (m->sha256[0])
+        return QIB_OK;
+    char hex[65];
+    if (qib_sha256_file(m->path, hex) != QIB_OK)
+        return QIB_EIO;
+    /* The module is owned by its registry, which created it writable; the
+     * digest is a cache of the file's content, not a change of the module. */
+    memcpy(((struct qib__module *)m)->sha256, hex, sizeof hex);
+    return QIB_OK;
+}
+
+static int open_cand(struct qib__registry *r, size_t i)
+{
+    struct cand *c = &r->scan->c[i];
+    if (c->opened)
+        return QIB_OK;
+    c->opened = 1;
+    return load_file(r, c->path, c->base);
+}
+
+int qib__registry_complete(struct qib__registry *r)
+{
+    struct qib__regscan *sc = r ? r->scan : NULL;
+    if (!sc)
+        return QIB_OK;
+    for (; sc->next < sc->n; sc->next++) {
+        int rc = open_cand(r, sc->next);
+        if (rc != QIB_OK)
+            return rc;
+    }
+    return QIB_OK;
+}
+
+/* The registry is created writable by list_files; lookups only open files
+ * it lists, which changes what is cached, not what a name means. */
+static struct qib__registry *writable(const struct qib__registry *r)
+{
+    return (struct qib__registry *)r;
+}
+
 static int cmpstr(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
@@ -602,12 +693,30 @@ static int ends_with_so(const char *s)
     return n > 3 && strcmp(s + n - 3, ".so") == 0;
 }
 
-static int load_dir(struct loadstate *ls, const char *dir)
+static int add_cand(struct qib__regscan *sc, char *path, size_t dirlen)
+{
+    if (sc->n == sc->cap) {
+        size_t nc = sc->cap ? 2 * sc->cap : 32;
+        struct cand *nv = realloc(sc->c, nc * sizeof *nv);
+        if (!nv)
+            return QIB_ENOMEM;
+        sc->c = nv;
+        sc->cap = nc;
+    }
+    sc->c[sc->n].path = path;
+    sc->c[sc->n].base = path + dirlen + 1;
+    sc->c[sc->n].opened = 0;
+    sc->n++;
+    return QIB_OK;
+}
+
+static int list_dir(struct qib__regscan *sc, struct idents *dirs, struct idents *files,
+                    const char *dir)
 {
     struct stat st;
     if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
         return QIB_OK;
-    int s = seen(&ls->dirs, &ls->ndirs, &ls->capd, &st);
+    int s = seen(dirs, &st);
     if (s)
         return s < 0 ? QIB_ENOMEM : QIB_OK;
     DIR *dp = opendir(dir);
@@ -649,14 +758,16 @@ static int load_dir(struct loadstate *ls, const char *dir)
             rc = QIB_ENOMEM;
             break;
         }
+        int keep = 0;
         if (stat(path, &st) == 0 && S_ISREG(st.st_mode)) {
-            int sf = seen(&ls->files, &ls->nfiles, &ls->capf, &st);
+            int sf = seen(files, &st);
             if (sf < 0)
                 rc = QIB_ENOMEM;
-            else if (sf == 0)
-                rc = load_file(ls, path);
+            else if (sf == 0 && (rc = add_cand(sc, path, (size_t)dl)) == QIB_OK)
+                keep = 1;
         }
-        free(path);
+        if (!keep)
+            free(path);
     }
     for (size_t i = 0; i < n; i++)
         free(names[i]);
@@ -664,7 +775,8 @@ static int load_dir(struct loadstate *ls, const char *dir)
     return rc;
 }
 
-static int load_pathlist(struct loadstate *ls, const char *list)
+static int list_pathlist(struct qib__regscan *sc, struct idents *dirs, struct idents *files,
+                         const char *list)
 {
     if (!list)
         return QIB_OK;
@@ -675,29 +787,46 @@ static int load_pathlist(struct loadstate *ls, const char *list)
     char *save = NULL;
     for (char *d = strtok_r(copy, ":", &save); d && rc == QIB_OK; d = strtok_r(NULL, ":", &save))
         if (*d)
-            rc = load_dir(ls, d);
+            rc = list_dir(sc, dirs, files, d);
     free(copy);
     return rc;
 }
 
-static int registry_load(const char *a, const char *b, struct qib__registry **out)
+/* A registry with the module files of @p a then @p b listed, none opened. */
+static int list_files(const char *a, const char *b, struct qib__registry **out)
 {
     *out = NULL;
     struct qib__registry *r = calloc(1, sizeof *r);
     if (!r)
         return QIB_ENOMEM;
-    struct loadstate ls = {.r = r};
-    int rc = load_pathlist(&ls, a);
+    r->scan = calloc(1, sizeof *r->scan);
+    if (!r->scan) {
+        free(r);
+        return QIB_ENOMEM;
+    }
+    struct idents dirs = {0}, files = {0};
+    int rc = list_pathlist(r->scan, &dirs, &files, a);
     if (rc == QIB_OK)
-        rc = load_pathlist(&ls, b);
-    free(ls.dirs);
-    free(ls.files);
+        rc = list_pathlist(r->scan, &dirs, &files, b);
+    free(dirs.v);
+    free(files.v);
+    /* One slot per file: a file gives at most one module. */
+    if (rc == QIB_OK && !(r->mods = calloc(r->scan->n ? r->scan->n : 1, sizeof *r->mods)))
+        rc = QIB_ENOMEM;
     if (rc != QIB_OK) {
         qib__registry_free(&r);
         return rc;
     }
     *out = r;
     return QIB_OK;
+}
+
+static int registry_load(const char *a, const char *b, struct qib__registry **out)
+{
+    int rc = list_files(a, b, out);
+    if (rc == QIB_OK && (rc = qib__registry_complete(*out)) != QIB_OK)
+        qib__registry_free(out);
+    return rc;
 }
 
 int qib__registry_load(struct qib__registry **out)
@@ -708,6 +837,16 @@ int qib__registry_load(struct qib__registry **out)
 int qib__registry_load_path(const char *path, struct qib__registry **out)
 {
     return registry_load(path, NULL, out);
+}
+
+int qib__registry_open(struct qib__registry **out)
+{
+    return list_files(getenv("QIB_PLUGIN_PATH"), QIB_PLUGINDIR, out);
+}
+
+int qib__registry_open_path(const char *path, struct qib__registry **out)
+{
+    return list_files(path, NULL, out);
 }
 
 void qib__registry_free(struct qib__registry **rp)
@@ -729,21 +868,61 @@ void qib__registry_free(struct qib__registry **rp)
         free(r->problems[i].reason);
     }
     free(r->problems);
+    if (r->scan) {
+        for (size_t i = 0; i < r->scan->n; i++)
+            free(r->scan->c[i].path);
+        free(r->scan->c);
+        free(r->scan);
+    }
     free(r);
     *rp = NULL;
+}
+
+/* The lazy lookup: open only the first file named "<kind>_<name>.so" for
+ * @p full_name, when every file before it on the search path is named after
+ * a plugin too.  Under the loader's rule such a file can only hold the
+ * plugin of its own name, so none of them can provide @p full_name and the
+ * full scan would take this file.  Returns the module, or NULL when the
+ * full scan must decide. */
+static const struct qib__module *find_lazy(struct qib__registry *r, const char *full_name)
+{
+    struct qib__regscan *sc = r->scan;
+    char want[256];
+    const char *dot = strchr(full_name, '.');
+    if (!dot || strlen(full_name) + 3 >= sizeof want)
+        return NULL;
+    snprintf(want, sizeof want, "%.*s_%s.so", (int)(dot - full_name), full_name, dot + 1);
+    char fname[256];
+    for (size_t i = 0; i < sc->n; i++) {
+        if (!name_of_file(sc->c[i].base, fname, sizeof fname))
+            return NULL;
+        if (strcmp(sc->c[i].base, want) != 0)
+            continue;
+        if (strcmp(fname, full_name) != 0 || open_cand(r, i) != QIB_OK)
+            return NULL;
+        return find_loaded(r, full_name);
+    }
+    return NULL;
 }
 
 const struct qib__module *qib__registry_find(const struct qib__registry *r,
                                              const char *full_name)
 {
-    for (size_t i = 0; r && i < r->nmods; i++)
-        if (strcmp(r->mods[i].full_name, full_name) == 0)
-            return &r->mods[i];
-    return NULL;
+    const struct qib__module *m = find_loaded(r, full_name);
+    if (m || !r || !r->scan || r->scan->next >= r->scan->n)
+        return m;
+    struct qib__registry *w = writable(r);
+    if ((m = find_lazy(w, full_name)) != NULL)
+        return m;
+    if (qib__registry_complete(w) != QIB_OK)
+        return NULL;
+    return find_loaded(r, full_name);
 }
 
 const char *qib__registry_suggest(const struct qib__registry *r, const char *name)
 {
+    if (r)
+        qib__registry_complete(writable(r));
     if (!r || !r->nmods)
         return NULL;
     const char **names = malloc(r->nmods * sizeof *names);
@@ -762,6 +941,7 @@ const struct qib__problem *qib__registry_problem_for(const struct qib__registry 
     const char *dot = strchr(full_name, '.');
     if (!r || !dot)
         return NULL;
+    qib__registry_complete(writable(r));
     size_t kl = (size_t)(dot - full_name), nl = strlen(dot + 1);
     for (size_t i = 0; i < r->nproblems; i++) {
         const char *base = strrchr(r->problems[i].path, '/');

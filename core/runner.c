@@ -721,6 +721,18 @@ int qib__run(struct qib__plan *plan, qib_pool *pool, const struct qib__runopts *
         }
     }
 
+    /* Provenance names each module by its digest; only the modules this
+     * run uses are hashed. */
+    for (size_t i = 0; i < plan->nsteps; i++) {
+        const struct qib__module *m = plan->steps[i].mod;
+        if (qib__module_hash(m) != QIB_OK) {
+            rc = QIB_EIO;
+            snprintf(err, errlen, "plugin %s: %s: cannot be read to hash it: %s", m->full_name,
+                     m->path, strerror(errno));
+            goto done;
+        }
+    }
+
     rc = make_dirs(o->outdir, err, errlen);
     if (rc != QIB_OK)
         goto done;
@@ -732,6 +744,19 @@ int qib__run(struct qib__plan *plan, qib_pool *pool, const struct qib__runopts *
 
     if (o->verbosity >= QIB__VERBOSE)
         logline(o, "qib: hashing inputs");
+    /* Hash the input files on the pool first (a DICOM series is hundreds of
+     * files); the record below then takes each digest from the cache, in
+     * its own order. */
+    {
+        const char **paths = calloc(pl->ninputs ? pl->ninputs : 1, sizeof *paths);
+        size_t np = 0;
+        for (size_t i = 0; paths && i < pl->ninputs; i++)
+            if (pl->inputs[i].type == QIB__INPUT_PATH && plan->inputs[i].value)
+                paths[np++] = plan->inputs[i].value;
+        if (paths)
+            qib__prov_prehash(paths, np, pool);
+        free(paths);
+    }
     struct inputsinfo ii = {.r = &r, .rc = QIB_OK};
     r.inputsjson = fragment(&r, 1, inputs_fragment, &ii);
     if (ii.rc != QIB_OK)

@@ -7,7 +7,7 @@ set -u
 fix="$top_builddir/t/fixtures/.libs"
 tmp=$(mktemp -d) || exit 1
 trap 'rm -rf "$tmp"' EXIT
-echo "1..48"
+echo "1..57"
 n=0
 t() { n=$((n + 1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fi; }
 # run CMD...: stdout to out, stderr to err, status in st
@@ -96,3 +96,27 @@ run "$QIB" describe bio.fixture_abi
 t $? "describe a refused plugin: says why"
 run "$QIB" describe
 [ $st = 2 ] && has err "usage: qib describe NAME [--markdown]"; t $? "describe without a name: usage, exit 2"
+
+# Lookup by file name against the full scan.  p2 comes first and holds the
+# plugin under its own file name (another version) and a module whose file
+# name is that of another plugin: `qib describe` opens only the first, and
+# `qib plugins` (every module) agrees on the winner and still reports each
+# refused module.
+mkdir "$tmp/p2" || exit 1
+cp "$fix/fixture_dup.so" "$tmp/p2/seg_fixture_add.so" || exit 1
+cp "$fix/fixture_add.so" "$tmp/p2/seg_other.so" || exit 1
+QIB_PLUGIN_PATH="$tmp/p2:$tmp/p" run "$QIB" describe seg.fixture_add
+t $st "lookup: describe exits 0"
+has out "seg.fixture_add 9.9.9"; t $? "lookup: the earlier directory's module"
+has out "  module:   $tmp/p2/seg_fixture_add.so"; t $? "lookup: its file"
+sum=$(sha256sum "$tmp/p2/seg_fixture_add.so" | cut -d' ' -f1)
+has out "  sha256:   $sum"; t $? "lookup: its SHA-256"
+QIB_PLUGIN_PATH="$tmp/p2:$tmp/p" run "$QIB" plugins
+t $st "lookup: plugins exits 0"
+grep -q "^seg.fixture_add  *seg  *9.9.9 .* $tmp/p2/seg_fixture_add.so$" "$tmp/out"
+t $? "lookup: plugins lists the same module"
+has err "qib: refused $tmp/p2/seg_other.so: holds plugin \"seg.fixture_add\" but its file name is that of plugin \"seg.other\": rename it to seg_fixture_add.so"
+t $? "lookup: a module named after another plugin is refused"
+has err "qib: refused $tmp/p/fixture_add.so: plugin \"seg.fixture_add\" is already loaded from $tmp/p2/seg_fixture_add.so"
+t $? "lookup: the later copy is refused"
+has err "qib: refused $tmp/p/fixture_major.so: built for plugin ABI 2.0"; t $? "lookup: other refusals still reported"
