@@ -918,7 +918,7 @@ static int batch_main(int argc, char **argv, int run_case)
         goto out;
     }
     struct qib__registry *reg = NULL;
-    if (qib__registry_load(&reg) != QIB_OK) {
+    if (qib__registry_open(&reg) != QIB_OK) {
         fprintf(stderr, "qib batch: cannot load the plugins\n");
         qib__diags_clear(&d);
         ex = QIB_EXIT_FAIL;
