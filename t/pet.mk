@@ -30,3 +30,9 @@ t_t1106_recovery_hand_LDADD = $(test_libs)
 # The PET pipelines and their pages.
 dist_pipeline_DATA += pipelines/pet-suv.yaml pipelines/pet-mtv-eanm.yaml pipelines/pet-nema-rc.yaml
 EXTRA_DIST += doc/pipelines/pet-suv.md doc/pipelines/pet-mtv-eanm.md doc/pipelines/pet-nema-rc.md
+
+# pet-suv-rtstruct: the lesion ROI from an RT Structure Set.
+TESTS += t/t1108-pet-suv-rtstruct.sh
+EXTRA_DIST += t/t1108-pet-suv-rtstruct.sh t/t1108-rtstruct.py
+dist_pipeline_DATA += pipelines/pet-suv-rtstruct.yaml
+EXTRA_DIST += doc/pipelines/pet-suv-rtstruct.md
