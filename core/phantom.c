@@ -115,7 +115,7 @@ int qib__phantom_write_nifti(qib_volume *v, const char *dir, const char *name)
         (rc = qib_harness_set_volume(h, "image", v)) == QIB_OK)
         rc = qib_harness_run(h);
     if (rc)
-        fprintf(stderr, "qib phantom: %s/%s: %s\n", dir, name, qib_harness_error(h));
+        fprintf(stderr, "qib phantom: %s\n", qib_harness_error(h)); /* names the file */
     qib_harness_free(&h);
     return rc;
 }

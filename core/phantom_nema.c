@@ -550,6 +550,16 @@ done:
     return rc;
 }
 
+/* Remove the first @p n slices written into @p dir. */
+static void remove_slices(const char *dir, size_t n)
+{
+    for (size_t k = 0; k < n; k++) {
+        char path[4300];
+        snprintf(path, sizeof path, "%s/IM%04zu.dcm", dir, k + 1);
+        remove(path);
+    }
+}
+
 /* A directory that does not exist or holds nothing: a phantom is never
  * mixed with the slices of an earlier one. */
 static int dir_empty(const char *path)
@@ -784,11 +794,7 @@ int qib__phantom_nema_iec(int argc, char **argv)
         for (size_t z = 0; z < p.dims[2]; z++)
             if (write_slice(&se, &g, act + z * p.dims[0] * p.dims[1], z, err, sizeof err)) {
                 fprintf(stderr, "qib phantom: %s\n", err);
-                for (size_t k = 0; k < z; k++) {
-                    char path[4300];
-                    snprintf(path, sizeof path, "%s/IM%04zu.dcm", dicom_dir, k + 1);
-                    remove(path);
-                }
+                remove_slices(dicom_dir, z);
                 goto done;
             }
     }
@@ -802,8 +808,20 @@ int qib__phantom_nema_iec(int argc, char **argv)
     }
     if (qib__phantom_write_nifti(pet, out, "pet.nii.gz") ||
         qib__phantom_write_nifti(sm, out, "spheres.nii.gz") ||
-        qib__phantom_write_nifti(bm, out, "background.nii.gz"))
+        qib__phantom_write_nifti(bm, out, "background.nii.gz")) {
+        /* what was written would pass for a complete phantom */
+        if (p.dicom)
+            remove_slices(dicom_dir, p.dims[2]);
+        static const char *const names[] = {"pet.nii.gz", "spheres.nii.gz", "background.nii.gz"};
+        for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
+            char path[4300];
+            snprintf(path, sizeof path, "%s/%s", out, names[k]);
+            struct stat sb;
+            if (stat(path, &sb) == 0 && S_ISREG(sb.st_mode))
+                remove(path);
+        }
         goto done;
+    }
 
     {
         const uint8_t *s = qib_volume_data(sm), *b = qib_volume_data(bm);

@@ -9,7 +9,7 @@ set -u
 tmp=$(mktemp -d) || exit 1
 trap 'rm -rf "$tmp"' EXIT
 . "$top_srcdir/t/tap.sh"
-echo "1..18"
+echo "1..19"
 
 run "$QIB" phantom nema-iec --out "$tmp/a"
 is_rc 0 "the unblurred phantom at 2 mm voxels"
@@ -90,3 +90,11 @@ case $out in *"dicom: exists and is not empty"*) r=$rc ;; *) r=0 ;; esac
 [ "$r" = 1 ] && [ -e "$tmp/a/dicom/IM0100.dcm" ]
 ok $? "an output directory holding a series is refused (exit $rc)"
 [ -n "${out:-}" ] || diag "no message"
+# A NIfTI that cannot be written (a directory in its place) fails the whole
+# phantom: the DICOM slices and the NIfTI files already written are removed,
+# so nothing left behind passes for a complete phantom.
+mkdir -p "$tmp/w/spheres.nii.gz"
+run "$QIB" phantom nema-iec --out "$tmp/w" --voxel 8,8,8
+case $out in *"spheres.nii.gz"*) r=$rc ;; *) r=0 ;; esac
+[ "$r" = 1 ] && [ ! -e "$tmp/w/pet.nii.gz" ] && [ -z "$(ls "$tmp/w/dicom")" ]
+ok $? "a failed NIfTI write leaves no DICOM slice and no pet.nii.gz (exit $rc)"
