@@ -8,7 +8,9 @@ ratios (goal: qib >= 5x faster).
 
 usage: bench/adc/run.py [--build DIR] [--runs N] [--threads T] [--data DIR]
   --build DIR   a built qib tree (default: $QIB and $QIB_PLUGIN_PATH, else
-                ./qib and ./plugins/.libs)
+                ./qib and ./plugins/.libs); in a build tree the program
+                behind libtool's wrapper script is timed (an installed qib
+                has no wrapper: a shell that starts it)
   --data DIR    where the series is made once with `qib phantom dwi`
                 (default ./bench-adc-data)
 """
@@ -89,6 +91,12 @@ def main():
     else:
         qib = os.environ.get("QIB", "./qib")
         os.environ.setdefault("QIB_PLUGIN_PATH", os.path.abspath("plugins/.libs"))
+    top = os.path.dirname(os.path.abspath(qib))
+    real, lib = os.path.join(top, ".libs", "qib"), os.path.join(top, "core", ".libs")
+    if os.path.isfile(real) and os.access(real, os.X_OK) and os.path.isdir(lib):
+        qib = real
+        os.environ["LD_LIBRARY_PATH"] = ":".join(
+            x for x in (lib, os.environ.get("LD_LIBRARY_PATH")) if x)
     data = os.path.join(a.data, "dwi.nii")
     if not os.path.exists(data):
         print("# making the series in %s" % a.data, file=sys.stderr)
@@ -139,6 +147,7 @@ def main():
     shape = "x".join(str(x) for x in S.shape)
     print("# %s float32, %s, %d CPUs, load %s" % (shape, os.uname().machine, os.cpu_count(),
                                                   " ".join(open("/proc/loadavg").read().split()[:3])))
+    print("# qib: %s" % qib)
     print("# mean ADC over the image (1e-3 mm^2/s): qib %.9g, numpy %.9g" % (mq, mn))
     print("%-26s %10s %10s %8s" % ("median of %d runs" % a.runs, "qib_s", "numpy_s", "ratio"))
     f = statistics.median

@@ -637,55 +637,85 @@ static const struct {
 static const char *const integration_names[] = {"first_pass", "all", NULL};
 static const char *const leakage_names[] = {"none", "bsw", "bidirectional", NULL};
 
-/* One table row: statistics over the analysed voxels j with sel(j). */
+/* The table rows: statistics over the analysed voxels of a region (bit)
+ * or of a roi label (lab), one task per row and map on the pool. */
+struct row {
+    const char *region;
+    int label;     /* table label, -1 for none */
+    unsigned bit;  /* R_* of the region, 0 for a roi label */
+    int lab;       /* roi label, 0 for a region */
+    size_t n, ninv;
+    size_t room;   /* voxels of the region (valid or not) */
+    double *tmp;   /* room for them, per map: map m at tmp + m room */
+    double v[NCOL];
+};
+
+struct rowjob {
+    const struct work *w;
+    struct row *rows;
+    int nmaps; /* cbv, cbv_corr, k2, and kep for the bidirectional model */
+};
+
+static int in_row(const struct work *w, const struct row *r, size_t j)
+{
+    return r->lab ? w->vox[j].label == r->lab : (w->vox[j].bits & r->bit) != 0;
+}
+
+/* Task r nmaps + m: mean and median of map m over row r's valid voxels. */
+static void row_stats(void *arg, size_t blk, size_t begin, size_t end)
+{
+    const struct rowjob *rj = arg;
+    const struct work *w = rj->w;
+    (void)blk;
+    const float *maps[3] = {w->cbv, w->cbvc, w->k2};
+    const int mc[4][2] = {{C_CBV_MEAN, C_CBV_MEDIAN}, {C_CBVC_MEAN, C_CBVC_MEDIAN},
+                          {C_K2_MEAN, C_K2_MEDIAN}, {C_KEP_MEAN, C_KEP_MEDIAN}};
+    for (size_t task = begin; task < end; task++) {
+        struct row *r = &rj->rows[task / (size_t)rj->nmaps];
+        int mi = (int)(task % (size_t)rj->nmaps);
+        double *tmp = r->tmp + (size_t)mi * r->room;
+        size_t n = 0, ninv = 0;
+        for (size_t j = 0; j < w->nv; j++) {
+            if (!in_row(w, r, j))
+                continue;
+            if (w->bad[j]) {
+                ninv++;
+                continue;
+            }
+            tmp[n++] = mi < 3 ? (double)maps[mi][w->vox[j].idx] : w->kep[j];
+        }
+        mean_median(tmp, n, &r->v[mc[mi][0]], &r->v[mc[mi][1]]);
+        if (mi == 0) { /* the same counts for every map */
+            r->n = n;
+            r->ninv = ninv;
+        }
+    }
+}
+
+/* What every row shares. */
 struct rowctx {
     const struct work *w;
     qib_table *t;
-    double *tmp;
     double nawm_cbv, nawm_cbvc;
     double te_ms;
     size_t b0, b1, w0, w1;
     const char *leak;
 };
 
-static int add_row(struct rowctx *c, const char *region, int label, unsigned bit, int lab)
+static int add_row(const struct rowctx *c, struct row *rw)
 {
     const struct work *w = c->w;
-    size_t n = 0, ninv = 0, r;
-    double v[NCOL];
-    for (int k = 0; k < NCOL; k++)
-        v[k] = NAN;
-    const float *maps[3] = {w->cbv, w->cbvc, w->k2};
-    const int mc[3][2] = {{C_CBV_MEAN, C_CBV_MEDIAN}, {C_CBVC_MEAN, C_CBVC_MEDIAN},
-                          {C_K2_MEAN, C_K2_MEDIAN}};
-    /* kep exists only for the bidirectional model */
-    int nmaps = w->leakage == LEAK_BIDIRECTIONAL ? 4 : 3;
-    for (int mi = 0; mi < nmaps; mi++) {
-        n = ninv = 0;
-        for (size_t j = 0; j < w->nv; j++) {
-            int in = lab ? w->vox[j].label == lab : (w->vox[j].bits & bit) != 0;
-            if (!in)
-                continue;
-            if (w->bad[j]) {
-                ninv++;
-                continue;
-            }
-            c->tmp[n++] = mi < 3 ? (double)maps[mi][w->vox[j].idx] : w->kep[j];
-        }
-        if (mi < 3)
-            mean_median(c->tmp, n, &v[mc[mi][0]], &v[mc[mi][1]]);
-        else
-            mean_median(c->tmp, n, &v[C_KEP_MEAN], &v[C_KEP_MEDIAN]);
-    }
+    double *v = rw->v;
+    size_t r;
     v[C_RCBV_MEAN] = v[C_CBV_MEAN] / c->nawm_cbv;
     v[C_RCBVC_MEAN] = v[C_CBVC_MEAN] / c->nawm_cbvc;
     v[C_RCBVC_MEDIAN] = v[C_CBVC_MEDIAN] / c->nawm_cbvc;
     int rc;
     if ((rc = qib_table_add_row(c->t, &r)) ||
-        (rc = qib_table_set_string(c->t, r, C_REGION, region)) ||
-        (label >= 0 && (rc = qib_table_set_int(c->t, r, C_LABEL, label))) ||
-        (rc = qib_table_set_int(c->t, r, C_VOXELS, (int64_t)n)) ||
-        (rc = qib_table_set_int(c->t, r, C_INVALID, (int64_t)ninv)) ||
+        (rc = qib_table_set_string(c->t, r, C_REGION, rw->region)) ||
+        (rw->label >= 0 && (rc = qib_table_set_int(c->t, r, C_LABEL, rw->label))) ||
+        (rc = qib_table_set_int(c->t, r, C_VOXELS, (int64_t)rw->n)) ||
+        (rc = qib_table_set_int(c->t, r, C_INVALID, (int64_t)rw->ninv)) ||
         (rc = qib_table_set_double(c->t, r, C_TE, c->te_ms)) ||
         (rc = qib_table_set_int(c->t, r, C_B0, (int64_t)c->b0)) ||
         (rc = qib_table_set_int(c->t, r, C_B1, (int64_t)c->b1)) ||
@@ -713,7 +743,8 @@ static int new_map(const struct qib_geom *g3, const char *unit, qib_volume **out
 /* Everything run() allocates, freed in one place. */
 struct bufs {
     struct vox *vox;
-    double *y, *psum, *pref, *paif, *pbrain, *curves, *kep, *tmp;
+    double *y, *psum, *pref, *paif, *pbrain, *curves, *kep, *tmp, *rowtmp;
+    struct row *rows;
     size_t *pcnt, *cref, *caif, *cbrain;
     uint8_t *bad, *clamped;
     qib_volume *cbv, *cbvc, *k2, *rcbv;
@@ -731,6 +762,8 @@ static void free_bufs(struct bufs *b)
     free(b->curves);
     free(b->kep);
     free(b->tmp);
+    free(b->rowtmp);
+    free(b->rows);
     free(b->pcnt);
     free(b->cref);
     free(b->caif);
@@ -1066,7 +1099,7 @@ static int run(qib_step *step, void *priv)
         if ((rc = qib_table_add_column(b.t, cols[k].name, cols[k].type,
                                        cols[k].cbv_unit ? cbv_unit : cols[k].unit, NULL, NULL)))
             goto out;
-    struct rowctx rcx = {.w = &w, .t = b.t, .tmp = b.tmp, .nawm_cbv = NAN, .nawm_cbvc = NAN,
+    struct rowctx rcx = {.w = &w, .t = b.t, .nawm_cbv = NAN, .nawm_cbvc = NAN,
                          .te_ms = te_ms, .b0 = b0, .b1 = b1, .w0 = w0, .w1 = w1i,
                          .leak = leakage_names[p->leakage]};
     if (mn) {
@@ -1088,17 +1121,51 @@ static int run(qib_step *step, void *priv)
             goto out;
         }
     }
-    if ((rc = add_row(&rcx, "brain", -1, R_BRAIN, 0)) ||
-        (rc = add_row(&rcx, "reference", -1, R_REF, 0)) ||
-        (mn && (rc = add_row(&rcx, "nawm", -1, R_NAWM, 0))) ||
-        (ma && (rc = add_row(&rcx, "aif", -1, R_AIF, 0))))
-        goto out;
-    if (mo) {
-        size_t cnt[256] = {0};
-        for (size_t j = 0; j < nv; j++)
+    {
+        /* rows: brain, reference, nawm, aif, then each roi label present */
+        rc = QIB_ENOMEM;
+        if (!(b.rows = malloc((4 + 255) * sizeof *b.rows)))
+            goto nomem;
+        struct row *rows = b.rows;
+        size_t nrow = 0, cnt[256] = {0};
+        rows[nrow++] = (struct row){.region = "brain", .label = -1, .bit = R_BRAIN};
+        rows[nrow++] = (struct row){.region = "reference", .label = -1, .bit = R_REF};
+        if (mn)
+            rows[nrow++] = (struct row){.region = "nawm", .label = -1, .bit = R_NAWM};
+        if (ma)
+            rows[nrow++] = (struct row){.region = "aif", .label = -1, .bit = R_AIF};
+        size_t nregion = nrow;
+        for (size_t j = 0; j < nv; j++) {
             cnt[b.vox[j].label]++;
-        for (int l = 1; l < 256; l++)
-            if (cnt[l] && (rc = add_row(&rcx, "roi", l, 0, l)))
+            for (size_t r = 0; r < nregion; r++)
+                rows[r].room += (b.vox[j].bits & rows[r].bit) != 0;
+        }
+        if (mo)
+            for (int l = 1; l < 256; l++)
+                if (cnt[l])
+                    rows[nrow++] = (struct row){.region = "roi", .label = l, .lab = l,
+                                                .room = cnt[l]};
+        struct rowjob rj = {.w = &w, .rows = rows,
+                            .nmaps = p->leakage == LEAK_BIDIRECTIONAL ? 4 : 3};
+        /* each voxel is in at most the four regions and one label: at most
+         * 5 nv values per map, less than the dR2* buffer holds */
+        size_t total = 0;
+        for (size_t r = 0; r < nrow; r++)
+            total += rows[r].room;
+        if (!(b.rowtmp = malloc((total ? total : 1) * (size_t)rj.nmaps * sizeof(double))))
+            goto nomem;
+        total = 0;
+        for (size_t r = 0; r < nrow; r++) {
+            rows[r].tmp = b.rowtmp + total * (size_t)rj.nmaps;
+            total += rows[r].room;
+            for (int k = 0; k < NCOL; k++)
+                rows[r].v[k] = NAN;
+        }
+        size_t ntask = nrow * (size_t)rj.nmaps;
+        if ((rc = qib_parallel_for(pool, ntask, 1, row_stats, &rj)))
+            goto out;
+        for (size_t r = 0; r < nrow; r++)
+            if ((rc = add_row(&rcx, &rows[r])))
                 goto out;
     }
     qib_meta *tm = qib_table_meta_mut(b.t);
