@@ -50,7 +50,8 @@ EXTRA_DIST += doc/ibsi-conformance.md doc/biomarkers/radiomics.md \
 	doc/pipelines/ibsi-digital-phantom.md \
 	doc/pipelines/ibsi-config-a.md doc/pipelines/ibsi-config-b.md \
 	doc/pipelines/ibsi-config-c.md doc/pipelines/ibsi-config-d.md \
-	doc/pipelines/ibsi-config-e.md t/ibsi-conformance.sh bench/radiomics/run.sh
+	doc/pipelines/ibsi-config-e.md t/ibsi-conformance.sh bench/radiomics/run.sh \
+	bench/radiomics/README.md
 
 ibsi_conformance_tests = t/t0601-radiomics-phantom t/t0621-radiomics-config-a \
 	t/t0622-radiomics-config-b t/t0623-radiomics-config-c t/t0624-radiomics-config-d \

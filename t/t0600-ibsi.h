@@ -163,10 +163,11 @@ struct t06_todo {
  * @p t; with @p only 0, rows whose family starts with @p prefix (may be
  * NULL) are left out; with @p only 1, only those are compared.  Features
  * in @p todo that fail are reported as TODO and counted in *ntodo.
- * Prints pass counts per family. */
+ * With @p counts, prints the pass counts per family (the lines
+ * t/ibsi-conformance.sh collects). */
 static inline void t06_compare(const qib_table *t, const struct t06_ref *r, int n,
                                const struct t06_todo *todo, const char *prefix, int only,
-                               int *ntodo)
+                               int *ntodo, int counts)
 {
     char fam[64][128];
     int fpass[64] = {0}, ftot[64] = {0}, nfam = 0, pass = 0, tot = 0;
@@ -212,9 +213,107 @@ static inline void t06_compare(const qib_table *t, const struct t06_ref *r, int 
         tot++;
         pass += good;
     }
+    if (!counts)
+        return;
     for (int k = 0; k < nfam; k++)
         diag("%-50s %3d / %3d", fam[k], fpass[k], ftot[k]);
     diag("%-50s %3d / %3d", "all", pass, tot);
+}
+
+/* The feature tag without its texture aggregation suffix (lower case). */
+static inline void t06_base_tag(const char *tag, char *out, size_t len)
+{
+    static const char *const sfx[] = {"_2d_avg", "_2d_comb", "_2_5d_avg", "_2_5d_comb",
+                                      "_3d_avg", "_3d_comb", "_2d", "_2_5d", "_3d"};
+    size_t k = 0;
+    for (; tag[k] && k + 1 < len; k++)
+        out[k] = (char)(tag[k] >= 'A' && tag[k] <= 'Z' ? tag[k] - 'A' + 'a' : tag[k]);
+    out[k] = '\0';
+    for (size_t i = 0; i < sizeof sfx / sizeof sfx[0]; i++) {
+        size_t m = strlen(sfx[i]);
+        if (k > m && !strcmp(out + k - m, sfx[i])) {
+            out[k - m] = '\0';
+            return;
+        }
+    }
+}
+
+/* IBSI identifiers read off the IBSI 1 reference manual (arXiv:1612.07003,
+ * chapter 3, the code beside each feature's heading), a few per family: the
+ * table must carry exactly these. */
+static const struct {
+    const char *tag, *code;
+} t06_manual_codes[] = {
+    {"morph_volume", "RNU0"},   {"morph_moran_i", "N365"},  {"loc_peak_glob", "0F91"},
+    {"stat_rms", "5ZWQ"},       {"stat_rmad", "1128"},      {"ih_mean", "X6K6"},
+    {"ih_min", "1PR8"},         {"ivh_v10", "BC2M"},        {"cm_joint_max", "GYBY"},
+    {"cm_info_corr2", "JN9H"},  {"rlm_sre", "22OV"},        {"szm_sze", "5QRC"},
+    {"dzm_sde", "0GBI"},        {"ngt_coarseness", "QCDE"}, {"ngl_lde", "SODN"},
+};
+
+/* Every feature column of @p t that has a row in the reference table (any
+ * family but the diagnostics) carries an IBSI identifier: four characters
+ * of 0-9 and A-Z, the same for every aggregation of one feature, different
+ * between features (but V10/V90 and I10/I90, one definition each); the
+ * sample above matches the manual; diagnostic columns of @p dt carry
+ * none.  One test per family of the reference table. */
+static inline void t06_check_codes(const qib_table *t, const qib_table *dt,
+                                   const struct t06_ref *r, int n)
+{
+    char fam[64][128];
+    int fbad[64] = {0}, fcnt[64] = {0}, nfam = 0;
+    for (int i = 0; i < n; i++) {
+        if (!strncmp(r[i].family, "Diagnostics", 11))
+            continue;
+        char name[64], base[64];
+        size_t k0 = 0;
+        for (; r[i].tag[k0] && k0 + 1 < sizeof name; k0++)
+            name[k0] = (char)(r[i].tag[k0] >= 'A' && r[i].tag[k0] <= 'Z' ? r[i].tag[k0] - 'A' + 'a'
+                                                                          : r[i].tag[k0]);
+        name[k0] = '\0';
+        t06_base_tag(name, base, sizeof base);
+        size_t col;
+        if (qib_table_find(t, name, &col) != QIB_OK)
+            continue; /* no value computed (OMBB, MVEE, IVH AUC): nothing to label */
+        const char *code = qib_table_col_ibsi(t, col);
+        const char *why = NULL;
+        if (strlen(code) != 4 || strspn(code, "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ") != 4)
+            why = "not four characters of 0-9, A-Z";
+        for (size_t c = 0; !why && c < qib_table_ncols(t); c++) {
+            char other[64];
+            t06_base_tag(qib_table_col_name(t, c), other, sizeof other);
+            int same_feature = !strcmp(other, base) ||
+                               (!strncmp(other, "ivh_v", 5) && !strncmp(base, "ivh_v", 5)) ||
+                               (!strncmp(other, "ivh_i", 5) && !strncmp(base, "ivh_i", 5));
+            int same_code = !strcmp(qib_table_col_ibsi(t, c), code);
+            if (same_feature != same_code)
+                why = same_feature ? "differs between aggregations of one feature"
+                                   : "shared with another feature";
+        }
+        for (size_t m = 0; !why && m < sizeof t06_manual_codes / sizeof t06_manual_codes[0]; m++)
+            if (!strcmp(t06_manual_codes[m].tag, base) && strcmp(t06_manual_codes[m].code, code))
+                why = "not the manual's";
+        if (why)
+            diag("%s: IBSI identifier \"%s\" %s", name, code, why);
+        int k;
+        for (k = 0; k < nfam; k++)
+            if (!strcmp(fam[k], r[i].family))
+                break;
+        if (k == nfam && nfam < 64)
+            snprintf(fam[nfam++], sizeof fam[0], "%s", r[i].family);
+        if (k < 64) {
+            fcnt[k]++;
+            fbad[k] += why != NULL;
+        }
+    }
+    for (int k = 0; k < nfam; k++)
+        ok(fbad[k] == 0 && fcnt[k] > 0, "%s: %d columns carry their IBSI identifier", fam[k],
+           fcnt[k] - fbad[k]);
+    int none = 1;
+    for (size_t c = 0; dt && c < qib_table_ncols(dt); c++)
+        none &= !*qib_table_col_ibsi(dt, c);
+    if (dt)
+        ok(none, "diagnostic columns carry no IBSI identifier");
 }
 
 /* Exit status: the TAP plan, and failures other than documented TODOs. */

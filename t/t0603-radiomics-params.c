@@ -153,7 +153,100 @@ int main(void)
     }
     qib_harness_free(&h);
 
+    /* infinite bounds: -inf and inf are the defaults (no bound); a finite
+     * reseg_lower anchors the fbs bins: from 0 with width 3 the bins are
+     * {1,2} {3,4,5} {6,7,8} */
+    static const char *const infb[] = {"reseg_lower", "-inf", "reseg_upper", "inf", NULL};
+    h = run(img, msk, infb, &rc);
+    is_double(cell(qib_harness_out_table(h, "table"), 0, "stat_mean"), 4.5, 1e-12,
+              "reseg -inf to inf keeps 1..8");
+    {
+        const qib_meta *im = qib_table_meta(qib_harness_out_table(h, "table"));
+        const char *lo = im ? qib_meta_get(im, "reseg_lower") : NULL;
+        const char *hi = im ? qib_meta_get(im, "reseg_upper") : NULL;
+        ok(lo && hi && !strcmp(lo, "-inf") && !strcmp(hi, "inf"),
+           "metadata: reseg_lower %s, reseg_upper %s", lo ? lo : "(none)", hi ? hi : "(none)");
+    }
+    qib_harness_free(&h);
+    static const char *const anch[] = {"reseg_lower", "0", "discretisation", "fbs",
+                                       "bin_width", "3", NULL};
+    h = run(img, msk, anch, &rc);
+    is_double(cell(qib_harness_out_table(h, "table"), 0, "ih_mean"), 17.0 / 8, 1e-12,
+              "fbs bins from a finite reseg_lower (bin_lower -inf)");
+    qib_harness_free(&h);
+
+    /* per-family aggregation without any global dimension */
+    static const char *const fam3[] = {"texture_3d", "false", "families", "glcm, ngtdm",
+                                       "glcm_aggregation", "3d_comb", "ngtdm_aggregation", "2d",
+                                       NULL};
+    h = run(img, msk, fam3, &rc);
+    {
+        const qib_table *ft = qib_harness_out_table(h, "table");
+        size_t c;
+        ok(rc == QIB_OK && qib_table_find(ft, "cm_joint_max_3d_comb", &c) == QIB_OK &&
+               qib_table_find(ft, "cm_joint_max_3d_avg", &c) != QIB_OK &&
+               qib_table_find(ft, "ngt_coarseness_2d", &c) == QIB_OK &&
+               qib_table_find(ft, "ngt_coarseness_3d", &c) != QIB_OK,
+           "glcm_aggregation 3d_comb and ngtdm_aggregation 2d alone: %s",
+           qib_harness_error(h));
+    }
+    qib_harness_free(&h);
+
+    /* Interpolation near a label that touches the image edge gives the
+     * features of interpolating the whole mask (a second label, far away,
+     * makes the plugin interpolate the whole mask). */
+    {
+        qib_volume *gi = image(6, sp), *m1 = NULL, *m2 = NULL;
+        float *gv = qib_volume_data_mut(gi);
+        for (size_t i = 0; i < 216; i++)
+            gv[i] = (float)(i % 6 + 7 * ((i / 6) % 6) + 3 * (i / 36));
+        qib_mask_new(qib_volume_geom(gi), &m1);
+        qib_mask_new(qib_volume_geom(gi), &m2);
+        uint8_t *a1 = qib_volume_data_mut(m1), *a2 = qib_volume_data_mut(m2);
+        for (size_t z = 0; z < 3; z++)
+            for (size_t y = 0; y < 2; y++)
+                for (size_t x = 0; x < 3; x++)
+                    a1[x + 6 * (y + 6 * z)] = a2[x + 6 * (y + 6 * z)] = 1;
+        a2[5 + 6 * (5 + 6 * 5)] = 2;
+        static const char *const itp[] = {"spacing", "[0.8, 1.5, 0.7]", "families",
+                                          "morph, stat, glcm", NULL};
+        qib_harness *h1 = run(gi, m1, itp, &rc), *h2 = NULL;
+        int rc2;
+        h2 = run(gi, m2, itp, &rc2);
+        const qib_table *t1 = qib_harness_out_table(h1, "table"), *t2 = qib_harness_out_table(h2, "table");
+        size_t same = 0, ncol = t1 ? qib_table_ncols(t1) : 0;
+        for (size_t c = 0; t2 && c < ncol; c++) {
+            size_t c2;
+            if (qib_table_find(t2, qib_table_col_name(t1, c), &c2) != QIB_OK)
+                continue;
+            double x = qib_table_get_double(t1, 0, c), y = qib_table_get_double(t2, 0, c2);
+            same += !memcmp(&x, &y, sizeof x);
+        }
+        ok(rc == QIB_OK && rc2 == QIB_OK && ncol > 40 && same == ncol &&
+               cell(t1, 0, "morph_vol_approx") > 0,
+           "interpolated near the label = interpolated whole: %zu of %zu columns identical",
+           same, ncol);
+        qib_harness_free(&h1);
+        qib_harness_free(&h2);
+        qib_volume_unref(&gi), qib_volume_unref(&m1), qib_volume_unref(&m2);
+    }
+
     /* errors */
+    static const char *const bada[] = {"glcm_aggregation", "2d, 4d", NULL};
+    h = run(img, msk, bada, &rc);
+    ok(rc != QIB_OK && strstr(qib_harness_error(h), "glcm_aggregation"),
+       "unknown aggregation refused: %s", qib_harness_error(h));
+    qib_harness_free(&h);
+    static const char *const badz[] = {"glszm_aggregation", "3d_avg", NULL};
+    h = run(img, msk, badz, &rc);
+    ok(rc != QIB_OK && strstr(qib_harness_error(h), "glszm_aggregation"),
+       "averaged/merged refused for GLSZM (one method per dimension): %s", qib_harness_error(h));
+    qib_harness_free(&h);
+    static const char *const badi[] = {"reseg_lower", "inf", NULL};
+    h = run(img, msk, badi, &rc);
+    ok(rc != QIB_OK && strstr(qib_harness_error(h), "reseg_lower"),
+       "reseg_lower inf refused: %s", qib_harness_error(h));
+    qib_harness_free(&h);
     static const char *const badf[] = {"families", "stat,shape", NULL};
     h = run(img, msk, badf, &rc);
     ok(rc != QIB_OK && strstr(qib_harness_error(h), "shape"),

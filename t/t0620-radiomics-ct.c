@@ -82,8 +82,11 @@ int main(void)
     qib_harness *h = run(img, msk, 2);
     int ntodo = 0;
     t06_compare(qib_harness_out_table(h, "diagnostics"), refs, nref, todo, "Diagnostics", 1,
-                &ntodo);
-    t06_compare(qib_harness_out_table(h, "table"), refs, nref, todo, "Diagnostics", 0, &ntodo);
+                &ntodo, 1);
+    t06_compare(qib_harness_out_table(h, "table"), refs, nref, todo, "Diagnostics", 0, &ntodo,
+                1);
+    t06_check_codes(qib_harness_out_table(h, "table"), qib_harness_out_table(h, "diagnostics"),
+                    refs, nref);
 #if IBSI_CONFIG == 2
     /* Determinism: one thread gives the same bits as two. */
     {

@@ -423,7 +423,7 @@ static int run(qib_step *step, void *priv)
         if (p->table_column) {
             if ((rc = table_value(step, p, &bg)))
                 return rc;
-        } else if (p->background < 1e308) {
+        } else if (isfinite(p->background)) {
             bg = p->background;
         } else {
             return qib_fail(step, QIB_EINVAL,
@@ -739,19 +739,19 @@ static const struct qib_param params[] = {
              "background_adapted: v >= background + percent% of (max - background); otsu: "
              "v > Otsu's threshold; multi_otsu: label each voxel with its class 0..classes-1"},
     {.name = "lower", .type = QIB_PARAM_DOUBLE, .offset = offsetof(struct threshold, lower),
-     .def = "-1e308",
+     .def = "-inf",
      .help = "image units (e.g. HU, SUV): lowest value kept by method absolute"},
     {.name = "upper", .type = QIB_PARAM_DOUBLE, .offset = offsetof(struct threshold, upper),
-     .def = "1e308",
+     .def = "inf",
      .help = "image units: highest value kept by method absolute"},
     {.name = "percent", .type = QIB_PARAM_DOUBLE, .offset = offsetof(struct threshold, percent),
      .def = "50", .min = 0, .max = 100, .flags = QIB_PARAM_MIN | QIB_PARAM_MAX, .unit = "%",
      .help = "percent (0..100) of the maximum, of the table value, or of max - background "
              "(e.g. 41 for the EANM 41% SUVmax isocontour)"},
     {.name = "background", .type = QIB_PARAM_DOUBLE,
-     .offset = offsetof(struct threshold, background), .def = "1e308",
+     .offset = offsetof(struct threshold, background), .def = "inf",
      .help = "image units: background for background_adapted when no table_column is given "
-             "(the default, 1e308, means unset)"},
+             "(the default, inf, means not given)"},
     {.name = "table_column", .type = QIB_PARAM_STRING,
      .offset = offsetof(struct threshold, table_column),
      .help = "column of input \"table\" holding the reference value (percent_table) or the "

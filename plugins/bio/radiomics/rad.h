@@ -11,10 +11,18 @@
 #include "qib/qib.h"
 
 /* Aggregation methods of the texture families (IBSI 3.1.x, "texture matrix
- * aggregation").  Tags in the reference tables: _2D_avg, _2D_comb (slice-
- * merged), _2_5D_avg (direction-merged), _2_5D_comb (merged), _3D_avg,
- * _3D_comb. */
-enum rad_dim { RAD_2D = 1, RAD_2_5D = 2, RAD_3D = 4 };
+ * aggregation"), one bit each.  Tags in the reference tables: _2D_avg,
+ * _2D_comb (slice-merged), _2_5D_avg (direction-merged), _2_5D_comb
+ * (merged), _3D_avg, _3D_comb.  GLSZM, GLDZM, NGTDM and NGLDM have one
+ * method per dimension (_2D, _2_5D, _3D): either bit of a dimension
+ * selects it. */
+enum rad_dim {
+    RAD_2D_AVG = 1, RAD_2D_COMB = 2, RAD_2_5D_AVG = 4, RAD_2_5D_COMB = 8, RAD_3D_AVG = 16,
+    RAD_3D_COMB = 32,
+    RAD_2D = RAD_2D_AVG | RAD_2D_COMB,
+    RAD_2_5D = RAD_2_5D_AVG | RAD_2_5D_COMB,
+    RAD_3D = RAD_3D_AVG | RAD_3D_COMB
+};
 
 /* The region of interest cropped to the bounding box of the morphological
  * mask.  Voxel (x, y, z) is at index x + nx * (y + ny * z); slices are the
@@ -51,9 +59,9 @@ struct rad_list {
     int err;
 };
 
-/* Texture settings shared by the texture families. */
+/* Texture settings of one texture family. */
 struct rad_tex {
-    int dims;        /* RAD_2D | RAD_2_5D | RAD_3D */
+    int dims;        /* enum rad_dim bits: the aggregation methods computed */
     int dist;        /* GLCM, NGTDM, NGLDM: Chebyshev distance */
     int alpha;       /* NGLDM coarseness */
     int link;        /* GLSZM/GLDZM linkage: Chebyshev distance of connection */

@@ -380,9 +380,11 @@ static void directional(const struct rad_roi *r, const struct rad_tex *t, enum f
             if (ok && fam_feats(fam, sl, ng, nj, 4 * nv, f))
                 avg_add(&a2dm, f, nf);
         }
-        if (ok && (t->dims & RAD_2D)) {
+        if (ok && (t->dims & RAD_2D_AVG)) {
             avg_get(&a2d, v, nf);
             emit(out, names, v, nf, "2D_avg");
+        }
+        if (ok && (t->dims & RAD_2D_COMB)) {
             avg_get(&a2dm, v, nf);
             emit(out, names, v, nf, "2D_comb");
         }
@@ -393,12 +395,16 @@ static void directional(const struct rad_roi *r, const struct rad_tex *t, enum f
                     avg_add(&ad, f, nf);
                 add_into(all, dsum[k], cells);
             }
-            avg_get(&ad, v, nf);
-            emit(out, names, v, nf, "2_5D_avg");
-            if (!fam_feats(fam, all, ng, nj, 4 * nv_total, v))
-                for (size_t i = 0; i < nf; i++)
-                    v[i] = NAN;
-            emit(out, names, v, nf, "2_5D_comb");
+            if (t->dims & RAD_2_5D_AVG) {
+                avg_get(&ad, v, nf);
+                emit(out, names, v, nf, "2_5D_avg");
+            }
+            if (t->dims & RAD_2_5D_COMB) {
+                if (!fam_feats(fam, all, ng, nj, 4 * nv_total, v))
+                    for (size_t i = 0; i < nf; i++)
+                        v[i] = NAN;
+                emit(out, names, v, nf, "2_5D_comb");
+            }
         }
         if (!ok)
             out->err = QIB_ENOMEM;
@@ -421,12 +427,16 @@ static void directional(const struct rad_roi *r, const struct rad_tex *t, enum f
             free(m);
         }
         if (ok) {
-            avg_get(&a, v, nf);
-            emit(out, names, v, nf, "3D_avg");
-            if (!fam_feats(fam, all, ng, nj, 13 * nv, v))
-                for (size_t i = 0; i < nf; i++)
-                    v[i] = NAN;
-            emit(out, names, v, nf, "3D_comb");
+            if (t->dims & RAD_3D_AVG) {
+                avg_get(&a, v, nf);
+                emit(out, names, v, nf, "3D_avg");
+            }
+            if (t->dims & RAD_3D_COMB) {
+                if (!fam_feats(fam, all, ng, nj, 13 * nv, v))
+                    for (size_t i = 0; i < nf; i++)
+                        v[i] = NAN;
+                emit(out, names, v, nf, "3D_comb");
+            }
         } else {
             out->err = QIB_ENOMEM;
         }
