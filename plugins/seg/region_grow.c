@@ -314,9 +314,11 @@ static const struct qib_param params[] = {
      .help = "interval: grow over lower <= v <= upper; confidence: over mean +- multiplier SD, "
              "first of the seeds' neighbourhoods, then of the region, iterations times"},
     {.name = "lower", .type = QIB_PARAM_DOUBLE, .offset = offsetof(struct grow, lower),
-     .def = "-1e308", .help = "interval: lowest value included (image units, e.g. HU)"},
+     .def = "-inf",
+     .help = "interval: lowest value included (image units, e.g. HU; -inf: no lower bound)"},
     {.name = "upper", .type = QIB_PARAM_DOUBLE, .offset = offsetof(struct grow, upper),
-     .def = "1e308", .help = "interval: highest value included (image units)"},
+     .def = "inf",
+     .help = "interval: highest value included (image units; inf: no upper bound)"},
     {.name = "multiplier", .type = QIB_PARAM_DOUBLE, .offset = offsetof(struct grow, multiplier),
      .def = "2.5", .min = 0, .max = 100, .flags = QIB_PARAM_MIN | QIB_PARAM_MAX,
      .help = "confidence: half-width of the interval in standard deviations (unitless)"},
