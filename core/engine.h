@@ -137,13 +137,6 @@ typedef struct qib_harness qib_harness;
 int qib__harness_new_module(const struct qib__module *m, qib_harness **out, char *err,
                             size_t errlen);
 
-/** Hash the files @p paths name, and every file below those that are
- * directories, on the threads of @p pool, into the digest cache of
- * qib_sha256_file, so that provenance (which hashes them one by one, in
- * order) finds them done.  Does nothing with fewer than two threads;
- * errors are left to that later pass. */
-void qib__prov_prehash(const char *const *paths, size_t n, qib_pool *pool);
-
 /* ------------------------------------------------------------------------
  * Name helpers
  * ------------------------------------------------------------------------ */

@@ -223,62 +223,6 @@ int qib__hash_tree(const char *dir, char hex[65], size_t *nfiles, unsigned long 
     return rc;
 }
 
-struct prehash {
-    char **full;
-};
-
-static void prehash_block(void *arg, size_t block, size_t begin, size_t end)
-{
-    (void)block;
-    const struct prehash *x = arg;
-    char hex[65];
-    for (size_t i = begin; i < end; i++)
-        (void)qib_sha256_file(x->full[i], hex);
-}
-
-void qib__prov_prehash(const char *const *paths, size_t n, qib_pool *pool)
-{
-    if (qib_pool_threads(pool) < 2)
-        return;
-    struct tree all = {0};
-    int rc = QIB_OK;
-    for (size_t i = 0; i < n && rc == QIB_OK; i++) {
-        struct stat st;
-        if (!paths[i] || stat(paths[i], &st) != 0)
-            continue;
-        if (S_ISREG(st.st_mode)) {
-            rc = tree_add(&all, paths[i]);
-        } else if (S_ISDIR(st.st_mode)) {
-            struct tree t = {0};
-            char err[64];
-            if (walk(paths[i], "", &t, 0, err, sizeof err) == QIB_OK) {
-                for (size_t k = 0; k < t.n && rc == QIB_OK; k++) {
-                    char *full = NULL;
-                    if (asprintf(&full, "%s/%s", paths[i], t.rel[k]) < 0) {
-                        rc = QIB_ENOMEM;
-                        break;
-                    }
-                    rc = tree_add(&all, full);
-                    free(full);
-                }
-            }
-            for (size_t k = 0; k < t.n; k++)
-                free(t.rel[k]);
-            free(t.rel);
-        }
-    }
-    /* One file per block: files differ in size, and the pool hands blocks
-     * to whichever thread is free.  Failures are left to the serial pass,
-     * which reports them. */
-    if (rc == QIB_OK && all.n > 1) {
-        struct prehash x = {all.rel};
-        qib_parallel_for(pool, all.n, 1, prehash_block, &x);
-    }
-    for (size_t k = 0; k < all.n; k++)
-        free(all.rel[k]);
-    free(all.rel);
-}
-
 int qib__prov_input(struct qib__json *j, const char *name, enum qib__input_type type,
                     const char *value, char *err, size_t errlen)
 {

@@ -9,6 +9,8 @@
 
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -162,24 +164,31 @@ static void obj_json(struct qib__json *j, const char *key, enum qib_obj_kind kin
 /* A JSON fragment written by @p fn into memory. */
 typedef void (*frag_fn)(struct qib__json *j, void *arg);
 
-static char *fragment(struct run *r, int indent, frag_fn fn, void *arg)
+/* NULL on out of memory; touches nothing but its arguments, so the input
+ * record can be made on a thread of its own. */
+static char *fragment_text(int indent, frag_fn fn, void *arg)
 {
     char *buf = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);
-    if (!f) {
-        r->oom = 1;
+    if (!f)
         return NULL;
-    }
     struct qib__json j;
     qib__json_init(&j, f, indent);
     fn(&j, arg);
     qib__json_finish(&j);
     if (fclose(f) != 0) {
         free(buf);
-        r->oom = 1;
         return NULL;
     }
+    return buf;
+}
+
+static char *fragment(struct run *r, int indent, frag_fn fn, void *arg)
+{
+    char *buf = fragment_text(indent, fn, arg);
+    if (!buf)
+        r->oom = 1;
     return buf;
 }
 
@@ -306,6 +315,19 @@ struct inputsinfo {
     char err[512];
 };
 
+/* The input record, digests included, is made on a thread started with the
+ * run, so that hashing a large input overlaps the steps (which read the
+ * same file: a reader asking for its digest meanwhile waits for this
+ * thread's result, see qib_sha256_file) instead of preceding them.  The
+ * thread reads only the plan, which no step changes, and writes only this
+ * struct until it is joined. */
+struct inputsjob {
+    struct inputsinfo ii;
+    pthread_t thread;
+    int started, joined;
+    char *json;
+};
+
 static void inputs_fragment(struct qib__json *j, void *arg)
 {
     struct inputsinfo *x = arg;
@@ -323,6 +345,58 @@ static void inputs_fragment(struct qib__json *j, void *arg)
         }
     }
     qib__json_arr_end(j);
+}
+
+static void *inputs_thread(void *arg)
+{
+    struct inputsjob *x = arg;
+    x->json = fragment_text(1, inputs_fragment, &x->ii);
+    return NULL;
+}
+
+/* Start the input record.  A run on one thread (--threads 1, as each case
+ * of a batch by default) gets no second one: the record is made here and
+ * now, before the steps, as it is when no thread can be made. */
+static void inputs_start(struct run *r, struct inputsjob *x)
+{
+    memset(x, 0, sizeof *x);
+    x->ii.r = r;
+    x->ii.rc = QIB_OK;
+    if (qib_pool_threads(r->pool) >= 2) {
+        /* Signals (SIGINT and SIGTERM interrupt the run) stay with the
+         * threads that had them: the new one starts with all blocked. */
+        sigset_t all, old;
+        sigfillset(&all);
+        int masked = pthread_sigmask(SIG_SETMASK, &all, &old) == 0;
+        x->started = pthread_create(&x->thread, NULL, inputs_thread, x) == 0;
+        if (masked)
+            pthread_sigmask(SIG_SETMASK, &old, NULL);
+    }
+    if (!x->started)
+        inputs_thread(x);
+}
+
+/* Wait for the input record and put it in the run.  An input that cannot
+ * be hashed is the run's error whatever a step reported meanwhile: it is
+ * the cause, and the message is the one a run reports when the input is
+ * hashed before the steps. */
+static void inputs_join(struct run *r, struct inputsjob *x)
+{
+    if (x->joined)
+        return;
+    if (x->started)
+        pthread_join(x->thread, NULL);
+    x->started = 0;
+    x->joined = 1;
+    r->inputsjson = x->json;
+    x->json = NULL;
+    if (!r->inputsjson)
+        r->oom = 1;
+    if (x->ii.rc != QIB_OK) {
+        free(r->error);
+        r->error = NULL;
+        set_error(r, x->ii.rc, "%s", x->ii.err);
+    }
 }
 
 /* ---- the whole record ---- */
@@ -696,6 +770,8 @@ int qib__run(struct qib__plan *plan, qib_pool *pool, const struct qib__runopts *
     r.o = o;
     r.pool = pool;
     r.status = QIB_OK;
+    struct inputsjob ij;
+    memset(&ij, 0, sizeof ij);
     const struct qib__pipeline *pl = plan->pl;
     clock_gettime(CLOCK_REALTIME, &r.t0_real);
     clock_gettime(CLOCK_MONOTONIC, &r.t0_mono);
@@ -744,23 +820,9 @@ int qib__run(struct qib__plan *plan, qib_pool *pool, const struct qib__runopts *
 
     if (o->verbosity >= QIB__VERBOSE)
         logline(o, "qib: hashing inputs");
-    /* Hash the input files on the pool first (a DICOM series is hundreds of
-     * files); the record below then takes each digest from the cache, in
-     * its own order. */
-    {
-        const char **paths = calloc(pl->ninputs ? pl->ninputs : 1, sizeof *paths);
-        size_t np = 0;
-        for (size_t i = 0; paths && i < pl->ninputs; i++)
-            if (pl->inputs[i].type == QIB__INPUT_PATH && plan->inputs[i].value)
-                paths[np++] = plan->inputs[i].value;
-        if (paths)
-            qib__prov_prehash(paths, np, pool);
-        free(paths);
-    }
-    struct inputsinfo ii = {.r = &r, .rc = QIB_OK};
-    r.inputsjson = fragment(&r, 1, inputs_fragment, &ii);
-    if (ii.rc != QIB_OK)
-        set_error(&r, ii.rc, "%s", ii.err);
+    inputs_start(&r, &ij);
+    if (!ij.started)
+        inputs_join(&r, &ij);
 
     for (size_t si = 0; si < plan->nsteps && r.status == QIB_OK && !r.oom; si++) {
         if (o->interrupt && *o->interrupt) {
@@ -769,6 +831,7 @@ int qib__run(struct qib__plan *plan, qib_pool *pool, const struct qib__runopts *
         }
         run_step(&r, si);
     }
+    inputs_join(&r, &ij);
     if (r.oom)
         set_error(&r, QIB_ENOMEM, "out of memory");
     if (r.status == QIB_OK && o->interrupt && *o->interrupt)
@@ -811,6 +874,9 @@ int qib__run(struct qib__plan *plan, qib_pool *pool, const struct qib__runopts *
     }
 
 done:
+    if (ij.started)
+        pthread_join(ij.thread, NULL);
+    free(ij.json);
     for (size_t i = 0; r.store && i < plan->nsteps; i++) {
         for (size_t p = 0; r.store[i] && p < r.nout[i]; p++)
             if (r.store[i][p].p)

@@ -169,16 +169,27 @@ void qib_sha256_hex(const void *data, size_t len, char hex[65])
 /* Digests of whole files are remembered for the life of the process, keyed
  * by device, inode, size and modification time, so a file that provenance
  * hashes as a run input and a reader records again is read once.  Changing
- * the file changes its size or mtime and so misses the cache. */
+ * the file changes its size or mtime and so misses the cache.
+ *
+ * Provenance hashes a run's inputs on a thread of its own while the steps
+ * run, and a reader may ask for the digest of the same file meanwhile: the
+ * first asker claims the file with a PENDING entry and the others wait on
+ * cache_done for its result instead of reading the file a second time.  A
+ * failed hash drops the claim, and a waiter then hashes the file itself (and
+ * reports the error if it fails again). */
+enum { EMPTY, PENDING, READY };
+
 struct cached {
     dev_t dev;
     ino_t ino;
     off_t size;
     struct timespec mtime;
+    int state;
     char hex[65];
 };
 
 static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t cache_done = PTHREAD_COND_INITIALIZER;
 static struct cached *cache;
 static size_t ncache, capcache;
 
@@ -186,48 +197,100 @@ static size_t ncache, capcache;
  * turn, which only costs a second read of those files. */
 #define CACHE_MAX 65536
 
-static int cache_find(const struct stat *st, char hex[65])
+static int same_file(const struct cached *c, const struct stat *st)
 {
-    int found = 0;
-    pthread_mutex_lock(&cache_lock);
-    for (size_t i = 0; i < ncache; i++) {
-        const struct cached *c = &cache[i];
-        if (c->dev == st->st_dev && c->ino == st->st_ino && c->size == st->st_size &&
-            c->mtime.tv_sec == st->st_mtim.tv_sec && c->mtime.tv_nsec == st->st_mtim.tv_nsec) {
-            memcpy(hex, c->hex, 65);
-            found = 1;
-            break;
-        }
-    }
-    pthread_mutex_unlock(&cache_lock);
-    return found;
+    return c->state != EMPTY && c->dev == st->st_dev && c->ino == st->st_ino &&
+           c->size == st->st_size && c->mtime.tv_sec == st->st_mtim.tv_sec &&
+           c->mtime.tv_nsec == st->st_mtim.tv_nsec;
 }
 
-static void cache_add(const struct stat *st, const char hex[65])
+/* With cache_lock held. */
+static struct cached *cache_lookup(const struct stat *st)
+{
+    for (size_t i = 0; i < ncache; i++)
+        if (same_file(&cache[i], st))
+            return &cache[i];
+    return NULL;
+}
+
+/* A free slot, with cache_lock held; NULL when every slot is claimed by a
+ * hash in progress (or on out of memory: the file is then just not
+ * remembered). */
+static struct cached *cache_slot(void)
 {
     static size_t next;
-    pthread_mutex_lock(&cache_lock);
-    struct cached *c = NULL;
-    if (ncache < capcache) {
-        c = &cache[ncache++];
-    } else if (capcache < CACHE_MAX) {
+    for (size_t i = 0; i < ncache; i++)
+        if (cache[i].state == EMPTY)
+            return &cache[i];
+    if (ncache < capcache)
+        return &cache[ncache++];
+    if (capcache < CACHE_MAX) {
         size_t nc = capcache ? 2 * capcache : 64;
         struct cached *n = realloc(cache, nc * sizeof *n);
         if (n) {
             cache = n;
             capcache = nc;
-            c = &cache[ncache++];
+            return &cache[ncache++];
         }
-    } else {
-        c = &cache[next++ % capcache];
+        if (!capcache)
+            return NULL;
     }
-    if (c) {
-        c->dev = st->st_dev;
-        c->ino = st->st_ino;
-        c->size = st->st_size;
-        c->mtime = st->st_mtim;
-        memcpy(c->hex, hex, 65);
+    for (size_t k = 0; k < capcache; k++) {
+        struct cached *c = &cache[next++ % capcache];
+        if (c->state != PENDING)
+            return c;
     }
+    return NULL;
+}
+
+/* 1 with @p hex filled when the file's digest is known (waiting for a hash
+ * in progress by another thread); 0 when the caller is to hash the file,
+ * having claimed it if @p *claimed. */
+static int cache_find_or_claim(const struct stat *st, char hex[65], int *claimed)
+{
+    int found = 0;
+    *claimed = 0;
+    pthread_mutex_lock(&cache_lock);
+    for (;;) {
+        struct cached *c = cache_lookup(st);
+        if (c && c->state == PENDING) {
+            pthread_cond_wait(&cache_done, &cache_lock);
+            continue;
+        }
+        if (c) {
+            memcpy(hex, c->hex, 65);
+            found = 1;
+        } else if ((c = cache_slot()) != NULL) {
+            c->dev = st->st_dev;
+            c->ino = st->st_ino;
+            c->size = st->st_size;
+            c->mtime = st->st_mtim;
+            c->state = PENDING;
+            *claimed = 1;
+        }
+        break;
+    }
+    pthread_mutex_unlock(&cache_lock);
+    return found;
+}
+
+/* Settle a claim: the digest, or NULL to drop the claim after a failure. */
+static void cache_settle(const struct stat *st, const char *hex)
+{
+    pthread_mutex_lock(&cache_lock);
+    for (size_t i = 0; i < ncache; i++) {
+        struct cached *c = &cache[i];
+        if (c->state == PENDING && same_file(c, st)) {
+            if (hex) {
+                memcpy(c->hex, hex, 65);
+                c->state = READY;
+            } else {
+                c->state = EMPTY;
+            }
+            break;
+        }
+    }
+    pthread_cond_broadcast(&cache_done);
     pthread_mutex_unlock(&cache_lock);
 }
 
@@ -291,7 +354,8 @@ int qib_sha256_file(const char *path, char hex[65])
         return QIB_EIO;
     struct stat st;
     int have_st = fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode);
-    if (have_st && cache_find(&st, hex)) {
+    int claimed = 0;
+    if (have_st && cache_find_or_claim(&st, hex, &claimed)) {
         fclose(f);
         return QIB_OK;
     }
@@ -300,11 +364,13 @@ int qib_sha256_file(const char *path, char hex[65])
     int saved = errno;
     fclose(f);
     if (rc) {
+        if (claimed)
+            cache_settle(&st, NULL);
         errno = saved;
         return QIB_EIO;
     }
     to_hex(d, hex);
-    if (have_st)
-        cache_add(&st, hex);
+    if (claimed)
+        cache_settle(&st, hex);
     return QIB_OK;
 }

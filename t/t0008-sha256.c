@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,21 @@ static void hex_of(const unsigned char d[32], char hex[65])
 {
     for (int i = 0; i < 32; i++)
         snprintf(hex + 2 * i, 3, "%02x", d[i]);
+}
+
+/* Several threads asking for the digest of one file at once: whoever
+ * hashes it, every caller gets the same digest. */
+struct racer {
+    const char *path;
+    char hex[65];
+    int rc;
+};
+
+static void *race(void *arg)
+{
+    struct racer *r = arg;
+    r->rc = qib_sha256_file(r->path, r->hex);
+    return NULL;
 }
 
 int main(void)
@@ -94,6 +110,40 @@ int main(void)
     qib_sha256_hex(big, 3 << 20, want);
     is_int(qib_sha256_file(path, hex), QIB_OK, "hash a 3 MiB file");
     is_string(hex, want, "file digest = buffer digest");
+
+    /* Eight threads on a fresh 24 MiB file (new inode, so not cached). */
+    char path2[4096];
+    snprintf(path2, sizeof path2, "%s/race", dir);
+    f = fopen(path2, "wb");
+    if (!f)
+        bail("cannot write %s", path2);
+    struct qib_sha256 rs;
+    qib_sha256_init(&rs);
+    for (int k = 0; k < 8; k++) {
+        big[k] = (char)k; /* each 3 MiB piece differs */
+        fwrite(big, 1, 3 << 20, f);
+        qib_sha256_update(&rs, big, 3 << 20);
+    }
+    fclose(f);
+    qib_sha256_final(&rs, d);
+    hex_of(d, want);
+    struct racer r[8];
+    pthread_t th[8];
+    int started = 0;
+    for (int k = 0; k < 8; k++) {
+        r[k] = (struct racer){.path = path2, .rc = -1};
+        if (pthread_create(&th[k], NULL, race, &r[k]) == 0)
+            started++;
+        else
+            break;
+    }
+    for (int k = 0; k < started; k++)
+        pthread_join(th[k], NULL);
+    int same = started == 8;
+    for (int k = 0; k < started; k++)
+        same &= r[k].rc == QIB_OK && strcmp(r[k].hex, want) == 0;
+    ok(same, "8 threads hashing one 24 MiB file at once all get its digest");
+    remove(path2);
     remove(path);
     errno = 0;
     is_int(qib_sha256_file(path, hex), QIB_EIO, "missing file");

@@ -29,7 +29,9 @@ void qib_sha256_hex(const void *data, size_t len, char hex[65]);
 /** Digest of a file's contents as hex.  Returns QIB_OK or QIB_EIO (errno
  * kept).  A regular file's digest is remembered for the life of the process
  * (keyed by device, inode, size and modification time), so hashing the same
- * unchanged file again does not read it again.  Thread-safe. */
+ * unchanged file again does not read it again.  Thread-safe: a caller
+ * asking for a file another thread is hashing waits for that result instead
+ * of reading the file a second time. */
 int qib_sha256_file(const char *path, char hex[65]);
 
 #ifdef __cplusplus
