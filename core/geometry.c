@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "data-internal.h"
@@ -268,4 +269,48 @@ int qib_geom_format(const struct qib_geom *g, char *buf, size_t len)
     }
     put(buf, len, &pos, "]");
     return pos > INT32_MAX ? INT32_MAX : (int)pos;
+}
+
+int qib_geom_ball(const struct qib_geom *g, double r, size_t max_box,
+                  struct qib_voxel_offset **out, size_t *n)
+{
+    if (!(r >= 0) || !isfinite(r))
+        return QIB_EINVAL;
+    ptrdiff_t half[3];
+    size_t box = 1;
+    for (int a = 0; a < 3; a++) {
+        /* Columns of dir are unit vectors, so no offset beyond r / spacing
+         * along an axis can be inside; one more for rounding. */
+        double h = floor(r / g->spacing[a]) + 1;
+        if (!(h < (double)max_box))
+            return QIB_ERANGE;
+        half[a] = (ptrdiff_t)h;
+        size_t w = 2 * (size_t)half[a] + 1;
+        if (box > max_box / w)
+            return QIB_ERANGE;
+        box *= w;
+    }
+    struct qib_voxel_offset *o = malloc(box * sizeof *o);
+    if (!o)
+        return QIB_ENOMEM;
+    double r2 = r * r * (1 + 1e-12);
+    size_t k = 0;
+    ptrdiff_t d[3];
+    for (d[2] = -half[2]; d[2] <= half[2]; d[2]++)
+        for (d[1] = -half[1]; d[1] <= half[1]; d[1]++)
+            for (d[0] = -half[0]; d[0] <= half[0]; d[0]++) {
+                double s[3] = {(double)d[0] * g->spacing[0], (double)d[1] * g->spacing[1],
+                               (double)d[2] * g->spacing[2]};
+                double d2 = 0;
+                for (int row = 0; row < 3; row++) {
+                    double w = g->dir[3 * row] * s[0] + g->dir[3 * row + 1] * s[1] +
+                               g->dir[3 * row + 2] * s[2];
+                    d2 += w * w;
+                }
+                if (d2 <= r2)
+                    o[k++] = (struct qib_voxel_offset){{d[0], d[1], d[2]}};
+            }
+    *out = o;
+    *n = k;
+    return QIB_OK;
 }

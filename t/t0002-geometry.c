@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -235,6 +236,44 @@ static void test_format(void)
                    "dir [0.6 -0.8 0; 0.8 0.6 0; 0 0 1]", "format 3-D rotated");
 }
 
+/* qib_geom_ball: voxel counts of small spheres worked out by hand. */
+static void test_ball(void)
+{
+    struct qib_geom g;
+    size_t dims[3] = {10, 10, 10}, n = 0;
+    struct qib_voxel_offset *o = NULL;
+    qib_geom_init(&g, 3, dims);
+    /* 1 mm voxels: r = 1 holds the centre and its 6 face neighbours; r =
+     * sqrt(2) adds the 12 edge neighbours (19); r = sqrt(3) all 27.  A voxel
+     * exactly on the sphere counts (the relative margin). */
+    is_int(qib_geom_ball(&g, 1, 1000, &o, &n), QIB_OK, "ball r = 1 mm");
+    is_int((long long)n, 7, "r = 1 mm on 1 mm voxels: 7 voxels");
+    ok(o[0].d[0] == 0 && o[0].d[1] == 0 && o[0].d[2] == -1 && o[3].d[0] == 0 &&
+           o[3].d[1] == 0 && o[3].d[2] == 0,
+       "raster order, i fastest: (0,0,-1) first, the centre fourth");
+    free(o);
+    is_int(qib_geom_ball(&g, sqrt(2), 1000, &o, &n), QIB_OK, "ball r = sqrt 2");
+    is_int((long long)n, 19, "r = sqrt(2) mm: 19 voxels");
+    free(o);
+    is_int(qib_geom_ball(&g, sqrt(3), 1000, &o, &n), QIB_OK, "ball r = sqrt 3");
+    is_int((long long)n, 27, "r = sqrt(3) mm: 27 voxels");
+    free(o);
+    /* Spacing 2x3x4 mm, rotated in-plane (distances unchanged): 4 i^2 + 9 j^2
+     * + 16 k^2 <= 16 holds for k = +-1 alone (2), j = 0 with |i| <= 2 (5),
+     * j = +-1 with |i| <= 1 (6): 13. */
+    struct qib_geom r;
+    rotated(&r);
+    is_int(qib_geom_ball(&r, 4, 1000, &o, &n), QIB_OK, "ball r = 4 mm, anisotropic, rotated");
+    is_int((long long)n, 13, "r = 4 mm on 2x3x4 mm voxels: 13 voxels");
+    free(o);
+    /* r = 2 mm on 1 mm voxels: a 7x7x7 box (half-width 3 per axis). */
+    is_int(qib_geom_ball(&g, 2, 342, &o, &n), QIB_ERANGE, "a box above max_box: QIB_ERANGE");
+    is_int(qib_geom_ball(&g, 2, 343, &o, &n), QIB_OK, "a box of exactly max_box voxels");
+    free(o);
+    is_int(qib_geom_ball(&g, -1, 1000, &o, &n), QIB_EINVAL, "a negative radius: QIB_EINVAL");
+    is_int(qib_geom_ball(&g, NAN, 1000, &o, &n), QIB_EINVAL, "a NaN radius: QIB_EINVAL");
+}
+
 int main(void)
 {
     plan_lazy();
@@ -243,5 +282,6 @@ int main(void)
     test_check();
     test_same_grid();
     test_format();
+    test_ball();
     return tap_done();
 }

@@ -71,6 +71,22 @@ int qib_geom_same_grid(const struct qib_geom *a, const struct qib_geom *b,
 /** The default tolerance of qib_geom_same_grid used by the plugins (1e-4). */
 #define QIB_GRID_TOL 1e-4
 
+/** One voxel offset from a centre voxel: steps along i, j and k. */
+struct qib_voxel_offset {
+    ptrdiff_t d[3];
+};
+
+/** The offsets of every voxel whose centre lies within @p r mm of the centre
+ * voxel's centre, by world distance (spacing and direction matrix), in raster
+ * order (i fastest).  r^2 gets a relative margin of 1e-12, so a voxel exactly
+ * on the sphere (6 mm away for a 6 mm radius) counts whatever the rounding.
+ * On success *out is malloc'ed (release it with free()) and *n >= 1 (the
+ * centre).  Returns QIB_EINVAL when r is negative or not finite, QIB_ERANGE
+ * when the sphere's bounding box would hold more than @p max_box voxels, or
+ * QIB_ENOMEM. */
+int qib_geom_ball(const struct qib_geom *g, double r, size_t max_box,
+                  struct qib_voxel_offset **out, size_t *n);
+
 /** Write a one-line human description of @p g to @p buf:
  * "128x96x24x2 voxels, spacing 2x2x2.2 mm, origin (..) mm LPS, dir [..]".
  * Returns the length that would have been written (snprintf semantics). */

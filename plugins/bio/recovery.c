@@ -43,50 +43,6 @@ static const struct limits {
 /* At most this many voxels in a search region or peak sphere box. */
 #define MAX_BOX ((size_t)1 << 24)
 
-struct off {
-    ptrdiff_t d[3];
-};
-
-/* Voxel offsets whose centres lie within r mm of the centre voxel's centre
- * (world distance: spacing and direction matrix).  *out malloc'ed. */
-static int ball(const struct qib_geom *g, double r, struct off **out, size_t *n)
-{
-    ptrdiff_t half[3];
-    size_t box = 1;
-    for (int a = 0; a < 3; a++) {
-        double h = floor(r / g->spacing[a]) + 1;
-        if (!(h < 4096))
-            return QIB_ERANGE;
-        half[a] = (ptrdiff_t)h;
-        size_t w = 2 * (size_t)half[a] + 1;
-        if (box > MAX_BOX / w)
-            return QIB_ERANGE;
-        box *= w;
-    }
-    struct off *o = malloc(box * sizeof *o);
-    if (!o)
-        return QIB_ENOMEM;
-    double r2 = r * r * (1 + 1e-12);
-    size_t k = 0;
-    ptrdiff_t d[3];
-    for (d[2] = -half[2]; d[2] <= half[2]; d[2]++)
-        for (d[1] = -half[1]; d[1] <= half[1]; d[1]++)
-            for (d[0] = -half[0]; d[0] <= half[0]; d[0]++) {
-                double d2 = 0;
-                for (int row = 0; row < 3; row++) {
-                    double w = 0;
-                    for (int a = 0; a < 3; a++)
-                        w += g->dir[3 * row + a] * (double)d[a] * g->spacing[a];
-                    d2 += w * w;
-                }
-                if (d2 <= r2)
-                    o[k++] = (struct off){{d[0], d[1], d[2]}};
-            }
-    *out = o;
-    *n = k;
-    return QIB_OK;
-}
-
 static int check(qib_step *step, const void *priv)
 {
     const struct recovery *p = priv;
@@ -145,14 +101,14 @@ static const struct {
 /* Measures of one sphere: search region = voxels within d/2 + margin of the
  * label's centroid. */
 static int measure(qib_step *step, const struct recovery *p, const qib_volume *img,
-                   const double centroid[3], double d, const struct off *pk, size_t npk,
+                   const double centroid[3], double d, const struct qib_voxel_offset *pk, size_t npk,
                    double out[NCOL])
 {
     const struct qib_geom *g = qib_volume_geom(img);
     const size_t nx = g->dims[0], ny = g->dims[1], nz = g->dims[2];
-    struct off *reg = NULL;
+    struct qib_voxel_offset *reg = NULL;
     size_t nreg = 0;
-    int rc = ball(g, d / 2 + p->margin, &reg, &nreg);
+    int rc = qib_geom_ball(g, d / 2 + p->margin, MAX_BOX, &reg, &nreg);
     if (rc == QIB_ERANGE)
         return qib_fail(step, rc,
                         "margin_mm: a search region of radius %g mm spans too many voxels at "
@@ -267,10 +223,10 @@ static int run(qib_step *step, void *priv)
     const char *unit = qib_meta_get(qib_volume_meta(img), "units");
     if (unit && !*unit)
         unit = NULL;
-    struct off *pk = NULL;
+    struct qib_voxel_offset *pk = NULL;
     size_t npk = 0;
     qib_table *t = NULL;
-    int rc = ball(g, p->peak_radius, &pk, &npk);
+    int rc = qib_geom_ball(g, p->peak_radius, MAX_BOX, &pk, &npk);
     if (rc == QIB_ERANGE)
         return qib_fail(step, rc, "peak_radius_mm: %g mm spans too many voxels", p->peak_radius);
     if (rc)

@@ -70,57 +70,17 @@ static int is_sul(const char *unit)
 
 /* ---- sphere offsets ---- */
 
-struct offset {
-    ptrdiff_t di, dj, dk;
-};
-
-/* Every voxel offset whose centre lies within @p r mm of the centre voxel's
- * centre, by world distance (spacing and direction matrix).  *out is
- * malloc'ed; *n its length (>= 1: the centre itself). */
+/* qib_geom_ball, with the message a user can act on. */
 static int sphere_offsets(qib_step *step, const struct qib_geom *g, double r,
-                          struct offset **out, size_t *n)
+                          struct qib_voxel_offset **out, size_t *n)
 {
-    ptrdiff_t half[3];
-    size_t box = 1;
-    for (int a = 0; a < 3; a++) {
-        /* Columns of dir are unit vectors, so no offset beyond r / spacing
-         * along an axis can be inside; one more for rounding. */
-        double h = floor(r / g->spacing[a]) + 1;
-        if (!(h < (double)MAX_BOX))
-            h = (double)MAX_BOX;
-        half[a] = (ptrdiff_t)h;
-        size_t w = 2 * (size_t)half[a] + 1;
-        if (box > MAX_BOX / w)
-            return qib_fail(step, QIB_ERANGE,
-                            "peak_radius_mm: %g mm spans more than %zu voxels around each "
-                            "voxel at spacing %gx%gx%g mm: expected a radius of a few voxels",
-                            r, MAX_BOX, g->spacing[0], g->spacing[1], g->spacing[2]);
-        box *= w;
-    }
-    struct offset *o = malloc(box * sizeof *o);
-    if (!o)
-        return QIB_ENOMEM;
-    /* A relative margin so that a voxel exactly on the sphere (e.g. at
-     * 6 mm for a 6 mm radius) is counted whatever the rounding. */
-    double r2 = r * r * (1 + 1e-12);
-    size_t k = 0;
-    for (ptrdiff_t dk = -half[2]; dk <= half[2]; dk++)
-        for (ptrdiff_t dj = -half[1]; dj <= half[1]; dj++)
-            for (ptrdiff_t di = -half[0]; di <= half[0]; di++) {
-                double s[3] = {(double)di * g->spacing[0], (double)dj * g->spacing[1],
-                               (double)dk * g->spacing[2]};
-                double d2 = 0;
-                for (int row = 0; row < 3; row++) {
-                    double w = g->dir[3 * row] * s[0] + g->dir[3 * row + 1] * s[1] +
-                               g->dir[3 * row + 2] * s[2];
-                    d2 += w * w;
-                }
-                if (d2 <= r2)
-                    o[k++] = (struct offset){di, dj, dk};
-            }
-    *out = o;
-    *n = k;
-    return QIB_OK;
+    int rc = qib_geom_ball(g, r, MAX_BOX, out, n);
+    if (rc == QIB_ERANGE)
+        return qib_fail(step, QIB_ERANGE,
+                        "peak_radius_mm: %g mm spans more than %zu voxels around each "
+                        "voxel at spacing %gx%gx%g mm: expected a radius of a few voxels",
+                        r, MAX_BOX, g->spacing[0], g->spacing[1], g->spacing[2]);
+    return rc;
 }
 
 /* ---- sphere means at ROI voxels ---- */
@@ -128,7 +88,7 @@ static int sphere_offsets(qib_step *step, const struct qib_geom *g, double r,
 struct peaks {
     const qib_volume *img;
     size_t nx, ny, nz;
-    const struct offset *off;
+    const struct qib_voxel_offset *off;
     size_t noff;
     const size_t *roi; /* linear indices of the ROI voxels */
     double *mean;      /* out: sphere mean at each ROI voxel */
@@ -145,7 +105,7 @@ static void peak_block(void *arg, size_t b, size_t begin, size_t end)
         double s = 0;
         size_t n = 0;
         for (size_t o = 0; o < p->noff; o++) {
-            ptrdiff_t x = i + p->off[o].di, y = j + p->off[o].dj, z = k + p->off[o].dk;
+            ptrdiff_t x = i + p->off[o].d[0], y = j + p->off[o].d[1], z = k + p->off[o].d[2];
             /* voxels outside the image are not part of the sphere (IBSI) */
             if (x < 0 || y < 0 || z < 0 || (size_t)x >= p->nx || (size_t)y >= p->ny ||
                 (size_t)z >= p->nz)
@@ -304,7 +264,7 @@ static int run(qib_step *step, void *priv)
         qib_step_log(step, "warning: image: no \"units\" metadata; assuming SUV (suv_ "
                            "columns without a unit)");
 
-    struct offset *off = NULL;
+    struct qib_voxel_offset *off = NULL;
     size_t noff = 0, *roi = NULL;
     double *pk = NULL;
     qib_table *t = NULL;
