@@ -272,6 +272,11 @@ enum qib_obj_kind qib__output_kind(const struct qib_plugin *d, const struct qib_
 int qib__step_new(const struct qib__module *m, const char *id, qib__params *params,
                   qib_pool *pool, const char *outdir, qib_step **out);
 
+/** Let qib_step_record_input check that a file is readable without hashing
+ * it: for a step whose input records go into no provenance (the harness,
+ * `qib info`).  Its recorded digests are then empty strings. */
+void qib__step_no_digests(qib_step *s);
+
 /** Free the step: its inputs, any outputs not taken, records, temporary
  * files left open (deleted), the private struct; *s = NULL.  NULL accepted. */
 void qib__step_free(qib_step **s);

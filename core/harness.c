@@ -278,6 +278,10 @@ int qib_harness_run(qib_harness *h)
     qib__params *params = h->params;
     h->params = NULL;
     rc = qib__step_new(h->mod, h->mod->desc->name, params, h->pool, h->outdir, &h->step);
+    /* The harness writes no provenance record, so reading a file need not
+     * hash it (a third of `qib info`'s time on a 250-file DICOM series). */
+    if (rc == QIB_OK)
+        qib__step_no_digests(h->step);
     if (rc != QIB_OK)
         return herr(h, rc, "out of memory");
     /* The harness is the last reader of everything it was given: hand its
