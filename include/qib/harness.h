@@ -1,7 +1,8 @@
 /* Run one plugin alone, outside a pipeline: for plugin tests (the GStreamer
  * check-harness idea) and for commands such as `qib info` that use a reader
  * plugin directly.  Parameters are given as text in pipeline syntax and go
- * through the same checks as in a pipeline. */
+ * through the same checks as in a pipeline.  A harness writes no provenance:
+ * qib_step_record_input checks that a file can be read but does not hash it. */
 #ifndef QIB_HARNESS_H
 #define QIB_HARNESS_H
 
