@@ -209,59 +209,101 @@ int qib__phantom_list(const char *opt, const char *s, double lo, double hi, doub
     return 0;
 }
 
+int qib__phantom_parse(int argc, char **argv, const struct qib__phantom_opt *opts,
+                       qib__phantom_special_fn special, void *ctx, void (*usage)(FILE *),
+                       const char *help, const char **out, int *done)
+{
+    *done = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *val = i + 1 < argc ? argv[i + 1] : NULL;
+        const struct qib__phantom_opt *o = opts;
+        double v;
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            usage(stdout);
+            *done = 1;
+            return QIB_EXIT_OK;
+        }
+        if (!strcmp(a, "--out")) {
+            if (!val) {
+                fprintf(stderr, "qib phantom: --out: expected a directory\n");
+                return QIB_EXIT_USAGE;
+            }
+            *out = val, i++;
+            continue;
+        }
+        while (o && o->name && strcmp(a, o->name))
+            o++;
+        if (o && o->name) {
+            if (o->list) {
+                if (qib__phantom_list(a, val, o->lo, o->hi, o->list, o->max, o->n))
+                    return QIB_EXIT_USAGE;
+            } else {
+                if (qib__phantom_num(a, val, o->lo, o->hi, &v))
+                    return QIB_EXIT_USAGE;
+                if (o->num)
+                    *o->num = v;
+                else if (o->count)
+                    *o->count = (size_t)v;
+                else if (o->seed)
+                    *o->seed = (uint64_t)v;
+            }
+            i++;
+            continue;
+        }
+        int r = special ? special(ctx, a, val) : QIB__PHANTOM_UNKNOWN;
+        if (r == QIB__PHANTOM_BAD)
+            return QIB_EXIT_USAGE;
+        if (r == QIB__PHANTOM_UNKNOWN) {
+            fprintf(stderr, "qib phantom: unknown argument \"%s\" (see %s)\n", a, help);
+            return QIB_EXIT_USAGE;
+        }
+        if (r == QIB__PHANTOM_VALUE)
+            i++;
+    }
+    return QIB_EXIT_OK;
+}
+
+/* --spacing X,Y,Z: exactly three numbers, its own message when not. */
+static int ct_special(void *ctx, const char *a, const char *val)
+{
+    struct ct_lesion *p = ctx;
+    char buf[128];
+    char *save = NULL, *tok;
+    int k = 0;
+    if (strcmp(a, "--spacing"))
+        return QIB__PHANTOM_UNKNOWN;
+    snprintf(buf, sizeof buf, "%s", val ? val : "");
+    for (tok = strtok_r(buf, ",", &save); tok && k < 3; tok = strtok_r(NULL, ",", &save), k++)
+        if (qib__phantom_num(a, tok, 0.01, 100, &p->spacing[k]))
+            return QIB__PHANTOM_BAD;
+    if (k != 3 || tok) {
+        fprintf(stderr, "qib phantom: --spacing: expected X,Y,Z in mm, got \"%s\"\n",
+                val ? val : "");
+        return QIB__PHANTOM_BAD;
+    }
+    return QIB__PHANTOM_VALUE;
+}
+
 int qib__phantom_ct_lesion(int argc, char **argv)
 {
     struct ct_lesion p = {.nx = 128, .ny = 128, .nz = 64, .spacing = {1, 1, 2},
                           .lesion_radius_mm = 15, .noise_sd = 10, .seed = 1};
+    const struct qib__phantom_opt opts[] = {
+        {"--size", 8, 2048, .count = &p.nx}, /* ny follows nx below */
+        {"--slices", 1, 4096, .count = &p.nz},
+        {"--radius", 0.5, 1000, .num = &p.lesion_radius_mm},
+        {"--noise", 0, 1000, .num = &p.noise_sd},
+        {"--seed", 0, 9007199254740992.0, .seed = &p.seed},
+        {.name = NULL},
+    };
     const char *out = NULL;
-    double v;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        const char *val = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            ct_usage(stdout);
-            return QIB_EXIT_OK;
-        } else if (!strcmp(a, "--out")) {
-            out = val, i++;
-        } else if (!strcmp(a, "--size")) {
-            if (qib__phantom_num(a, val, 8, 2048, &v))
-                return QIB_EXIT_USAGE;
-            p.nx = p.ny = (size_t)v, i++;
-        } else if (!strcmp(a, "--slices")) {
-            if (qib__phantom_num(a, val, 1, 4096, &v))
-                return QIB_EXIT_USAGE;
-            p.nz = (size_t)v, i++;
-        } else if (!strcmp(a, "--spacing")) {
-            char buf[128];
-            char *save = NULL, *tok;
-            int k = 0;
-            snprintf(buf, sizeof buf, "%s", val ? val : "");
-            for (tok = strtok_r(buf, ",", &save); tok && k < 3; tok = strtok_r(NULL, ",", &save), k++)
-                if (qib__phantom_num(a, tok, 0.01, 100, &p.spacing[k]))
-                    return QIB_EXIT_USAGE;
-            if (k != 3 || tok) {
-                fprintf(stderr, "qib phantom: --spacing: expected X,Y,Z in mm, got \"%s\"\n",
-                        val ? val : "");
-                return QIB_EXIT_USAGE;
-            }
-            i++;
-        } else if (!strcmp(a, "--radius")) {
-            if (qib__phantom_num(a, val, 0.5, 1000, &p.lesion_radius_mm))
-                return QIB_EXIT_USAGE;
-            i++;
-        } else if (!strcmp(a, "--noise")) {
-            if (qib__phantom_num(a, val, 0, 1000, &p.noise_sd))
-                return QIB_EXIT_USAGE;
-            i++;
-        } else if (!strcmp(a, "--seed")) {
-            if (qib__phantom_num(a, val, 0, 9007199254740992.0, &v))
-                return QIB_EXIT_USAGE;
-            p.seed = (uint64_t)v, i++;
-        } else {
-            fprintf(stderr, "qib phantom: unknown argument \"%s\" (see qib phantom --help)\n", a);
-            return QIB_EXIT_USAGE;
-        }
-    }
+    int done;
+    int rc = qib__phantom_parse(argc, argv, opts, ct_special, &p, ct_usage, "qib phantom --help",
+                                &out, &done);
+    if (rc || done)
+        return rc;
+    p.ny = p.nx; /* --size N is an N x N plane */
     if (!out) {
         fprintf(stderr, "qib phantom: --out DIR is required\n");
         return QIB_EXIT_USAGE;
@@ -270,7 +312,7 @@ int qib__phantom_ct_lesion(int argc, char **argv)
         return QIB_EXIT_FAIL;
     qib_volume *ct = NULL, *roi = NULL;
     size_t n = 0;
-    int rc = make_ct_lesion(&p, &ct, &roi, &n);
+    rc = make_ct_lesion(&p, &ct, &roi, &n);
     if (rc) {
         fprintf(stderr, "qib phantom: %s\n", qib_strerror(rc));
         return QIB_EXIT_FAIL;

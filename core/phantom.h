@@ -49,6 +49,42 @@ int qib__phantom_num(const char *opt, const char *s, double lo, double hi, doubl
 int qib__phantom_list(const char *opt, const char *s, double lo, double hi, double *out,
                       size_t max, size_t *n);
 
+/** One option of a phantom's table for qib__phantom_parse.  Exactly one
+ * target is set: @p num takes the number as is, @p count as (size_t), @p seed
+ * as (uint64_t), all checked against [lo, hi]; @p list takes a comma-separated
+ * list (room for @p max, count in *n) through qib__phantom_list.  The table
+ * ends with an entry whose name is NULL. */
+struct qib__phantom_opt {
+    const char *name;
+    double lo, hi;
+    double *num;
+    size_t *count;
+    uint64_t *seed;
+    double *list;
+    size_t max, *n;
+};
+
+/** What a phantom's callback for its special options returns. */
+enum {
+    QIB__PHANTOM_BAD = -1,     /* a usage error, already printed */
+    QIB__PHANTOM_FLAG = 0,     /* the option took no value */
+    QIB__PHANTOM_VALUE = 1,    /* the option took the next argument */
+    QIB__PHANTOM_UNKNOWN = 2,  /* not an option of this phantom */
+};
+
+/** A phantom's options outside its table: @p opt with the next argument
+ * @p val (NULL at the end); returns a QIB__PHANTOM_* value. */
+typedef int (*qib__phantom_special_fn)(void *ctx, const char *opt, const char *val);
+
+/** Parse argv[1..] of one phantom: -h/--help prints @p usage to stdout and
+ * sets *done; --out DIR sets *out; the table @p opts; anything else goes to
+ * @p special (may be NULL) and, if unknown there, is reported with "see
+ * @p help".  Returns QIB_EXIT_OK or QIB_EXIT_USAGE (message printed).  *out is
+ * not checked for presence: that stays with the caller. */
+int qib__phantom_parse(int argc, char **argv, const struct qib__phantom_opt *opts,
+                       qib__phantom_special_fn special, void *ctx, void (*usage)(FILE *),
+                       const char *help, const char **out, int *done);
+
 /** mkdir -p @p path; on failure prints a message and returns -1. */
 int qib__phantom_mkdirs(const char *path);
 

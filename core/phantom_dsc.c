@@ -218,66 +218,25 @@ int qib__phantom_dsc(int argc, char **argv)
 {
     struct dsc_phantom p = {.n = 64, .nz = 4, .nt = 60, .tr_s = 1.5, .te_ms = 30, .s0 = 1000,
                             .noise = 5, .k2_tumour = 0.06, .k2_lesion = -0.03, .seed = 1};
+    const struct qib__phantom_opt opts[] = {
+        {"--size", 32, 1024, .count = &p.n},
+        {"--slices", 1, 512, .count = &p.nz},
+        {"--frames", 30, 1000, .count = &p.nt},
+        {"--tr", 0.1, 5, .num = &p.tr_s},
+        {"--te", 1, 200, .num = &p.te_ms},
+        {"--s0", 10, 1e6, .num = &p.s0},
+        {"--noise", 0, 1e5, .num = &p.noise},
+        {"--k2", -1, 1, .num = &p.k2_tumour},
+        {"--k2-lesion", -1, 1, .num = &p.k2_lesion},
+        {"--seed", 0, 9007199254740992.0, .seed = &p.seed},
+        {.name = NULL},
+    };
     const char *out = NULL;
-    double v;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        const char *val = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            usage(stdout);
-            return QIB_EXIT_OK;
-        } else if (!strcmp(a, "--out")) {
-            if (!val) {
-                fprintf(stderr, "qib phantom: --out: expected a directory\n");
-                return QIB_EXIT_USAGE;
-            }
-            out = val, i++;
-        } else if (!strcmp(a, "--size")) {
-            if (qib__phantom_num(a, val, 32, 1024, &v))
-                return QIB_EXIT_USAGE;
-            p.n = (size_t)v, i++;
-        } else if (!strcmp(a, "--slices")) {
-            if (qib__phantom_num(a, val, 1, 512, &v))
-                return QIB_EXIT_USAGE;
-            p.nz = (size_t)v, i++;
-        } else if (!strcmp(a, "--frames")) {
-            if (qib__phantom_num(a, val, 30, 1000, &v))
-                return QIB_EXIT_USAGE;
-            p.nt = (size_t)v, i++;
-        } else if (!strcmp(a, "--tr")) {
-            if (qib__phantom_num(a, val, 0.1, 5, &p.tr_s))
-                return QIB_EXIT_USAGE;
-            i++;
-        } else if (!strcmp(a, "--te")) {
-            if (qib__phantom_num(a, val, 1, 200, &p.te_ms))
-                return QIB_EXIT_USAGE;
-            i++;
-        } else if (!strcmp(a, "--s0")) {
-            if (qib__phantom_num(a, val, 10, 1e6, &p.s0))
-                return QIB_EXIT_USAGE;
-            i++;
-        } else if (!strcmp(a, "--noise")) {
-            if (qib__phantom_num(a, val, 0, 1e5, &p.noise))
-                return QIB_EXIT_USAGE;
-            i++;
-        } else if (!strcmp(a, "--k2")) {
-            if (qib__phantom_num(a, val, -1, 1, &p.k2_tumour))
-                return QIB_EXIT_USAGE;
-            i++;
-        } else if (!strcmp(a, "--k2-lesion")) {
-            if (qib__phantom_num(a, val, -1, 1, &p.k2_lesion))
-                return QIB_EXIT_USAGE;
-            i++;
-        } else if (!strcmp(a, "--seed")) {
-            if (qib__phantom_num(a, val, 0, 9007199254740992.0, &v))
-                return QIB_EXIT_USAGE;
-            p.seed = (uint64_t)v, i++;
-        } else {
-            fprintf(stderr, "qib phantom: unknown argument \"%s\" (see qib phantom dsc --help)\n",
-                    a);
-            return QIB_EXIT_USAGE;
-        }
-    }
+    int done;
+    int st = qib__phantom_parse(argc, argv, opts, NULL, NULL, usage, "qib phantom dsc --help", &out,
+                                &done);
+    if (st || done)
+        return st;
     if (!out) {
         fprintf(stderr, "qib phantom: --out DIR is required\n");
         return QIB_EXIT_USAGE;

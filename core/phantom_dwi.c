@@ -154,54 +154,22 @@ int qib__phantom_dwi(int argc, char **argv)
                     .b = {0, 100, 500, 800, 2000, 4000}};
     for (size_t c = 0; c < p.ncol; c++)
         p.adc[c] = (double)(1 + 2 * c) / 10.0; /* 0.1, 0.3, ..., 3.5 */
+    const struct qib__phantom_opt opts[] = {
+        {"--adc", 0, 10, .list = p.adc, .max = MAX_COLS, .n = &p.ncol},
+        {"--b", 0, 100000, .list = p.b, .max = MAX_B, .n = &p.nb},
+        {"--snr", 0.1, INFINITY, .list = p.snr, .max = MAX_ROWS, .n = &p.nrow},
+        {"--s0", 1e-6, 1e12, .num = &p.s0},
+        {"--block", 1, 256, .count = &p.block},
+        {"--slices", 1, 1024, .count = &p.slices},
+        {"--seed", 0, 9007199254740992.0, .seed = &p.seed},
+        {.name = NULL},
+    };
     const char *out = NULL;
-    double v;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        const char *val = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            dwi_usage(stdout);
-            return QIB_EXIT_OK;
-        } else if (!strcmp(a, "--out")) {
-            if (!val) {
-                fprintf(stderr, "qib phantom: --out: expected a directory\n");
-                return QIB_EXIT_USAGE;
-            }
-            out = val, i++;
-        } else if (!strcmp(a, "--adc")) {
-            if (qib__phantom_list(a, val, 0, 10, p.adc, MAX_COLS, &p.ncol))
-                return QIB_EXIT_USAGE;
-            i++;
-        } else if (!strcmp(a, "--b")) {
-            if (qib__phantom_list(a, val, 0, 100000, p.b, MAX_B, &p.nb))
-                return QIB_EXIT_USAGE;
-            i++;
-        } else if (!strcmp(a, "--snr")) {
-            if (qib__phantom_list(a, val, 0.1, INFINITY, p.snr, MAX_ROWS, &p.nrow))
-                return QIB_EXIT_USAGE;
-            i++;
-        } else if (!strcmp(a, "--s0")) {
-            if (qib__phantom_num(a, val, 1e-6, 1e12, &p.s0))
-                return QIB_EXIT_USAGE;
-            i++;
-        } else if (!strcmp(a, "--block")) {
-            if (qib__phantom_num(a, val, 1, 256, &v))
-                return QIB_EXIT_USAGE;
-            p.block = (size_t)v, i++;
-        } else if (!strcmp(a, "--slices")) {
-            if (qib__phantom_num(a, val, 1, 1024, &v))
-                return QIB_EXIT_USAGE;
-            p.slices = (size_t)v, i++;
-        } else if (!strcmp(a, "--seed")) {
-            if (qib__phantom_num(a, val, 0, 9007199254740992.0, &v))
-                return QIB_EXIT_USAGE;
-            p.seed = (uint64_t)v, i++;
-        } else {
-            fprintf(stderr, "qib phantom: unknown argument \"%s\" (see qib phantom dwi --help)\n",
-                    a);
-            return QIB_EXIT_USAGE;
-        }
-    }
+    int done;
+    int st = qib__phantom_parse(argc, argv, opts, NULL, NULL, dwi_usage,
+                                "qib phantom dwi --help", &out, &done);
+    if (st || done)
+        return st;
     if (!out) {
         fprintf(stderr, "qib phantom: --out DIR is required\n");
         return QIB_EXIT_USAGE;

@@ -626,71 +626,64 @@ static int parse3(const char *opt, const char *val, double lo, double hi, double
     return 0;
 }
 
+/* The options outside the table: the triplets and --no-dicom. */
+struct nema_args {
+    struct nema *p;
+    int have_matrix;
+};
+
+static int nema_special(void *ctx, const char *a, const char *val)
+{
+    struct nema_args *na = ctx;
+    struct nema *p = na->p;
+    double v3[3];
+    if (!strcmp(a, "--no-dicom")) {
+        p->dicom = 0;
+        return QIB__PHANTOM_FLAG;
+    } else if (!strcmp(a, "--voxel")) {
+        if (parse3(a, val, 0.25, 20, p->vox))
+            return QIB__PHANTOM_BAD;
+    } else if (!strcmp(a, "--matrix")) {
+        if (parse3(a, val, 1, 4096, v3))
+            return QIB__PHANTOM_BAD;
+        for (int k = 0; k < 3; k++) {
+            if (v3[k] != floor(v3[k])) {
+                fprintf(stderr, "qib phantom: --matrix: expected whole numbers, got \"%s\"\n",
+                        val);
+                return QIB__PHANTOM_BAD;
+            }
+            p->dims[k] = (size_t)v3[k];
+        }
+        na->have_matrix = 1;
+    } else {
+        return QIB__PHANTOM_UNKNOWN;
+    }
+    return QIB__PHANTOM_VALUE;
+}
+
 int qib__phantom_nema_iec(int argc, char **argv)
 {
     struct nema p = {.vox = {2, 2, 2}, .ratio = 4, .bg_kbq = 5.3, .weight = -1, .dose_mbq = -1,
                      .uptake_min = 60, .fwhm = 0, .noise = 0, .seed = 1, .dicom = 1};
+    const struct qib__phantom_opt opts[] = {
+        {"--ratio", 1, 100, .num = &p.ratio},
+        {"--activity", 0.001, 1e4, .num = &p.bg_kbq},
+        {"--weight", 0.1, 500, .num = &p.weight},
+        {"--dose", 0.001, 1e5, .num = &p.dose_mbq},
+        {"--uptake", 0, 1440, .num = &p.uptake_min},
+        {"--fwhm", 0, 50, .num = &p.fwhm},
+        {"--noise", 0, 1, .num = &p.noise},
+        {"--seed", 0, 9007199254740992.0, .seed = &p.seed},
+        {.name = NULL},
+    };
+    struct nema_args na = {&p, 0};
     const char *out = NULL;
-    int have_matrix = 0;
-    double v3[3], v;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        const char *val = i + 1 < argc ? argv[i + 1] : NULL;
-        double *dst = NULL, lo = 0, hi = 0;
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            usage(stdout);
-            return QIB_EXIT_OK;
-        } else if (!strcmp(a, "--no-dicom")) {
-            p.dicom = 0;
-            continue;
-        } else if (!strcmp(a, "--out")) {
-            if (!val) {
-                fprintf(stderr, "qib phantom: --out: expected a directory\n");
-                return QIB_EXIT_USAGE;
-            }
-            out = val;
-        } else if (!strcmp(a, "--voxel")) {
-            if (parse3(a, val, 0.25, 20, p.vox))
-                return QIB_EXIT_USAGE;
-        } else if (!strcmp(a, "--matrix")) {
-            if (parse3(a, val, 1, 4096, v3))
-                return QIB_EXIT_USAGE;
-            for (int k = 0; k < 3; k++) {
-                if (v3[k] != floor(v3[k])) {
-                    fprintf(stderr, "qib phantom: --matrix: expected whole numbers, got \"%s\"\n",
-                            val);
-                    return QIB_EXIT_USAGE;
-                }
-                p.dims[k] = (size_t)v3[k];
-            }
-            have_matrix = 1;
-        } else if (!strcmp(a, "--ratio")) {
-            dst = &p.ratio, lo = 1, hi = 100;
-        } else if (!strcmp(a, "--activity")) {
-            dst = &p.bg_kbq, lo = 0.001, hi = 1e4;
-        } else if (!strcmp(a, "--weight")) {
-            dst = &p.weight, lo = 0.1, hi = 500;
-        } else if (!strcmp(a, "--dose")) {
-            dst = &p.dose_mbq, lo = 0.001, hi = 1e5;
-        } else if (!strcmp(a, "--uptake")) {
-            dst = &p.uptake_min, lo = 0, hi = 1440;
-        } else if (!strcmp(a, "--fwhm")) {
-            dst = &p.fwhm, lo = 0, hi = 50;
-        } else if (!strcmp(a, "--noise")) {
-            dst = &p.noise, lo = 0, hi = 1;
-        } else if (!strcmp(a, "--seed")) {
-            if (qib__phantom_num(a, val, 0, 9007199254740992.0, &v))
-                return QIB_EXIT_USAGE;
-            p.seed = (uint64_t)v;
-        } else {
-            fprintf(stderr, "qib phantom: unknown argument \"%s\" (see qib phantom nema-iec --help)\n",
-                    a);
-            return QIB_EXIT_USAGE;
-        }
-        if (dst && qib__phantom_num(a, val, lo, hi, dst))
-            return QIB_EXIT_USAGE;
-        i++;
-    }
+    int done;
+    int st = qib__phantom_parse(argc, argv, opts, nema_special, &na, usage,
+                                "qib phantom nema-iec --help", &out, &done);
+    if (st || done)
+        return st;
+    const int have_matrix = na.have_matrix;
     if (!out) {
         fprintf(stderr, "qib phantom: --out DIR is required\n");
         return QIB_EXIT_USAGE;
