@@ -33,6 +33,9 @@ t_t0305_nifti_nibabel_SOURCES = t/t0305-nifti-nibabel.c t/t0300-nifti-util.h
 t_t0305_nifti_nibabel_CFLAGS = $(AM_CFLAGS) $(ZLIB_CFLAGS)
 t_t0305_nifti_nibabel_LDADD = $(test_libs) $(ZLIB_LIBS) $(LIBM)
 
+TESTS += t/t0307-nifti-same-bytes.sh
+EXTRA_DIST += t/t0307-nifti-same-bytes.sh
+
 # The fuzz target of read.nifti, replayed on generated seeds and mutations.
 check_PROGRAMS += t/t0306-nifti-fuzz-replay
 TESTS += t/t0306-nifti-fuzz-replay

@@ -1,8 +1,8 @@
 /* write.nifti: a volume or mask to a single-file NIfTI-1 image (.nii or
  * .nii.gz; NIfTI-2 only when a dimension exceeds NIfTI-1's 32767), LPS
  * converted back to RAS, with both qform and sform.  A .nii.gz is one gzip
- * member whose deflate blocks are compressed in parallel on the step's pool
- * (see doc/nifti.md, "Writing"). */
+ * member whose deflate blocks are compressed in parallel on the step's pool,
+ * by zlib unless ISA-L is asked for (see doc/nifti.md, "Writing"). */
 #include <config.h>
 
 #include <errno.h>
@@ -29,9 +29,14 @@
  * threads. */
 #define PIECE (4u << 20)
 
+enum { DEFLATE_ZLIB, DEFLATE_ISAL };
+
+static const char *const deflaters[] = {"zlib", "isal", NULL};
+
 struct priv {
     char *path;
     int64_t compression_level;
+    int deflater;
 };
 
 static const struct qib_param params[] = {
@@ -47,8 +52,16 @@ static const struct qib_param params[] = {
      .min = -1,
      .max = 9,
      .flags = QIB_PARAM_MIN | QIB_PARAM_MAX,
-     .help = "gzip effort for .nii.gz, 0 (fastest) to 9 (smallest); -1 picks the library's "
-             "fast default (ISA-L level 1, or zlib level 6 without ISA-L)"},
+     .help = "gzip effort for .nii.gz, 0 (stored, zlib) to 9 (smallest); -1 is level 1 "
+             "(zlib), or ISA-L's level 1 with deflater isal"},
+    {.name = "deflater",
+     .type = QIB_PARAM_ENUM,
+     .offset = offsetof(struct priv, deflater),
+     .choices = deflaters,
+     .def = "zlib",
+     .help = "compressor for .nii.gz: zlib (the same image always gives the same bytes) or "
+             "isal (ISA-L igzip, several times faster; its level 1 and 2 output can differ "
+             "between runs, so output digests may not repeat)"},
     {.name = NULL},
 };
 
@@ -79,6 +92,12 @@ static int write_check(qib_step *step, const void *vp)
     if (!p->path || !(ends_with(p->path, ".nii") || ends_with(p->path, ".nii.gz")))
         return qib_fail(step, QIB_EINVAL, "path: must end in .nii or .nii.gz, found \"%s\"",
                         p->path ? p->path : "");
+#ifndef HAVE_ISAL
+    if (p->deflater == DEFLATE_ISAL)
+        return qib_fail(step, QIB_EUNSUPPORTED,
+                        "deflater: isal asked for, but this qib was built without ISA-L "
+                        "(apt-get install libisal-dev, then configure again); use zlib");
+#endif
     return QIB_OK;
 }
 
@@ -233,7 +252,8 @@ struct piece {
 
 struct zctx {
     struct piece *pieces;
-    int level;  /* library level */
+    int level; /* the library's level */
+    int isal;  /* ISA-L rather than zlib */
 };
 
 static size_t out_bound(size_t n)
@@ -251,36 +271,39 @@ static void deflate_piece(void *arg, size_t block, size_t begin, size_t end)
         p->err = 0;
         p->out_len = 0;
 #ifdef HAVE_ISAL
-        p->crc = crc32_gzip_refl(0, p->in, p->in_len);
-        static const uint32_t lbuf_size[4] = {ISAL_DEF_LVL0_DEFAULT, ISAL_DEF_LVL1_DEFAULT,
-                                              ISAL_DEF_LVL2_DEFAULT, ISAL_DEF_LVL3_DEFAULT};
-        struct isal_zstream *zs = malloc(sizeof *zs);
-        uint8_t *lbuf = lbuf_size[z->level] ? malloc(lbuf_size[z->level]) : NULL;
-        if (!zs || (lbuf_size[z->level] && !lbuf)) {
-            free(zs);
+        if (z->isal) {
+            p->crc = crc32_gzip_refl(0, p->in, p->in_len);
+            static const uint32_t lbuf_size[4] = {ISAL_DEF_LVL0_DEFAULT, ISAL_DEF_LVL1_DEFAULT,
+                                                  ISAL_DEF_LVL2_DEFAULT, ISAL_DEF_LVL3_DEFAULT};
+            struct isal_zstream *zs = calloc(1, sizeof *zs);
+            uint8_t *lbuf = lbuf_size[z->level] ? calloc(1, lbuf_size[z->level]) : NULL;
+            if (!zs || (lbuf_size[z->level] && !lbuf)) {
+                free(zs);
+                free(lbuf);
+                p->err = QIB_ENOMEM;
+                continue;
+            }
+            isal_deflate_stateless_init(zs);
+            zs->next_in = (uint8_t *)(uintptr_t)p->in;
+            zs->avail_in = (uint32_t)p->in_len;
+            zs->next_out = p->out;
+            zs->avail_out = (uint32_t)p->out_cap;
+            zs->level = (uint32_t)z->level;
+            zs->level_buf = lbuf;
+            zs->level_buf_size = lbuf_size[z->level];
+            zs->flush = FULL_FLUSH;
+            zs->end_of_stream = (uint16_t)(p->last ? 1 : 0);
+            zs->gzip_flag = 0;
+            int ret = isal_deflate_stateless(zs);
+            if (ret == COMP_OK && zs->avail_in == 0)
+                p->out_len = p->out_cap - zs->avail_out;
+            else
+                p->err = QIB_EIO;
             free(lbuf);
-            p->err = QIB_ENOMEM;
+            free(zs);
             continue;
         }
-        isal_deflate_stateless_init(zs);
-        zs->next_in = (uint8_t *)(uintptr_t)p->in;
-        zs->avail_in = (uint32_t)p->in_len;
-        zs->next_out = p->out;
-        zs->avail_out = (uint32_t)p->out_cap;
-        zs->level = (uint32_t)z->level;
-        zs->level_buf = lbuf;
-        zs->level_buf_size = lbuf_size[z->level];
-        zs->flush = FULL_FLUSH;
-        zs->end_of_stream = (uint16_t)(p->last ? 1 : 0);
-        zs->gzip_flag = 0;
-        int ret = isal_deflate_stateless(zs);
-        if (ret == COMP_OK && zs->avail_in == 0)
-            p->out_len = p->out_cap - zs->avail_out;
-        else
-            p->err = QIB_EIO;
-        free(lbuf);
-        free(zs);
-#else
+#endif
         p->crc = (uint32_t)crc32(0, p->in, (uInt)p->in_len);
         z_stream zs;
         memset(&zs, 0, sizeof zs);
@@ -298,24 +321,19 @@ static void deflate_piece(void *arg, size_t block, size_t begin, size_t end)
         else
             p->err = QIB_EIO;
         deflateEnd(&zs);
-#endif
     }
 }
 
-static int library_level(int64_t user)
+/* The library's level for the user's zlib-scale @p user (-1: the default). */
+static int library_level(int64_t user, int isal)
 {
-#ifdef HAVE_ISAL
-    /* ISA-L has levels 0..3: map the zlib-style scale onto them. */
-    if (user < 0)
-        return 1;
-    return user <= 1 ? (int)user : user <= 5 ? 2 : 3;
-#else
-    return user < 0 ? 6 : (int)user;
-#endif
+    if (isal) /* ISA-L has levels 0..3: map the zlib scale onto them */
+        return user < 0 ? 1 : user <= 1 ? (int)user : user <= 5 ? 2 : 3;
+    return user < 0 ? 1 : (int)user;
 }
 
 static int write_gz(qib_step *step, FILE *f, const char *path, const unsigned char *hdr,
-                    size_t hlen, const unsigned char *data, size_t nbytes, int level)
+                    size_t hlen, const unsigned char *data, size_t nbytes, int level, int isal)
 {
     qib_pool *pool = qib_step_pool(step);
     const size_t npieces = 1 + (nbytes + PIECE - 1) / PIECE;
@@ -343,7 +361,7 @@ static int write_gz(qib_step *step, FILE *f, const char *path, const unsigned ch
         goto ioerr;
     uint32_t crc = 0;
     uint64_t total = 0;
-    struct zctx z = {.pieces = pc, .level = level};
+    struct zctx z = {.pieces = pc, .level = level, .isal = isal};
     for (size_t first = 0; first < npieces; first += batch) {
         size_t nb = npieces - first < batch ? npieces - first : batch;
         for (size_t i = 0; i < nb; i++) {
@@ -409,7 +427,7 @@ static int write_run(qib_step *step, void *vp)
         if (g->dims[i] > 32767)
             version = 2;
 
-    unsigned char hdr[NII2_HDR_SIZE + 4];
+    unsigned char hdr[NII2_HDR_SIZE + 4] = {0};
     int qcode, scode;
     size_t hlen = build_header(v, version, hdr, &qcode, &scode);
     if (hlen == 0)
@@ -426,9 +444,10 @@ static int write_run(qib_step *step, void *vp)
         return rc;
     FILE *f = qib_ofile_stream(of);
     const char *fpath = qib_ofile_path(of);
-    int level = library_level(p->compression_level);
+    const int isal = p->deflater == DEFLATE_ISAL;
+    const int level = library_level(p->compression_level, isal);
     if (gz) {
-        rc = write_gz(step, f, fpath, hdr, hlen, data, nbytes, level);
+        rc = write_gz(step, f, fpath, hdr, hlen, data, nbytes, level, isal);
     } else if (fwrite(hdr, 1, hlen, f) != hlen || fwrite(data, 1, nbytes, f) != nbytes) {
         rc = qib_fail(step, QIB_EIO, "%s: write error: %s", fpath, strerror(errno));
     }
@@ -442,15 +461,12 @@ static int write_run(qib_step *step, void *vp)
     char buf[128];
     snprintf(buf, sizeof buf, "%d/%d", qcode, scode);
     qib_step_record(step, "qform_sform_code", buf);
-    if (gz) {
-#ifdef HAVE_ISAL
+    if (gz && isal)
         snprintf(buf, sizeof buf, "gzip, ISA-L igzip level %d", level);
-#else
-        snprintf(buf, sizeof buf, "gzip, zlib level %d", level);
-#endif
-    } else {
+    else if (gz)
+        snprintf(buf, sizeof buf, "gzip, zlib %s level %d", zlibVersion(), level);
+    else
         snprintf(buf, sizeof buf, "none");
-    }
     qib_step_record(step, "compression", buf);
     qib_step_record(step, "nifti_version", version == 1 ? "1" : "2");
     return QIB_OK;
@@ -462,7 +478,7 @@ static const struct qib_plugin descriptor = {
     .struct_size = sizeof(struct qib_plugin),
     .kind = QIB_KIND_WRITE,
     .name = "nifti",
-    .version = "1.0.0",
+    .version = "1.1.0",
     .license = "MIT",
     .summary = "Write a volume or mask as a NIfTI-1 .nii or .nii.gz (RAS, qform and sform)",
     .citation = "Cox RW et al. A (sort of) new image data format standard: NIfTI-1. "
