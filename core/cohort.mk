@@ -4,7 +4,7 @@ qib_SOURCES += \
 	core/cohort.c \
 	core/cmd_batch.c \
 	core/stats.c
-qib_CFLAGS += $(PNG_CFLAGS)
-qib_LDADD += $(PNG_LIBS)
+qib_CFLAGS += $(PNG_CFLAGS) $(ZLIB_CFLAGS)
+qib_LDADD += $(PNG_LIBS) $(ZLIB_LIBS)
 
 dist_doc_DATA += doc/cohorts.md doc/repeatability.md

@@ -67,6 +67,11 @@ is "$(head -n 1 "$c")" "case,$(head -n 1 "$tmp/out/cases/p1/lesion-intensity.csv
 is "$(grep '^p5,' "$c")" "p5,$(sed -n 2p "$tmp/out/cases/p5/lesion-intensity.csv")" \
     "cohort.csv: p5's row is p5's table row"
 is "$(cut -d, -f1 "$c" | tr '\n' ' ')" "case p1 p2 p3 p4 p5 p6 p7 " "cohort.csv: cases in order, no p8"
+before=$(sha "$c")
+run "$QIB" gather "$tmp/out" --all
+is_rc 1 "gather --all with a failed case"
+has "1 of 8 cases not ok (--all); no table written" "gather --all says how many and that nothing was written"
+is "$(sha "$c")" "$before" "gather --all: cohort.csv untouched"
 
 # Fix p8: --resume reruns it and nothing else.
 cp "$d/p8/full.nii.gz" "$d/p8/ct.nii.gz"
@@ -80,7 +85,8 @@ has "1 ok, 0 failed, 7 up to date" "resume: seven up to date"
 is "$(cat "$tmp/out/cases/p1/status.json")" "$before" "resume: p1's status.json untouched"
 run "$QIB" status "$tmp/out"
 is_rc 0 "status: all ok"
-run "$QIB" gather "$tmp/out"
+run "$QIB" gather "$tmp/out" --all
+is_rc 0 "gather --all: every case ok"
 is "$(wc -l < "$c" | tr -d ' ')" 9 "gather after resume: eight rows"
 
 # A changed input file: that case, and only it, runs again.

@@ -77,6 +77,45 @@ is "$(printf '%s\n' "$out" | grep -c 'column ')" 1 "no other column changed"
 has "plugin bio.intensity: version 0.9.0, now 1.0.0" "the version that differs"
 has "not reproduced: 1 output differs, 0 bit-identical" "the verdict"
 
+# An image output compressed to other bytes (another compressor, another
+# zlib): the same data once decompressed is reproduced; other data is not.
+cat > "$tmp/img.yaml" <<'EOF'
+qib: 1
+name: t0803-img
+inputs:
+  ct: {type: path, help: "CT"}
+steps:
+  - {id: ct, plugin: read.nifti, with: {path: "${inputs.ct}"}}
+  - {id: save, plugin: write.nifti, in: {image: ct}, with: {path: copy.nii.gz}}
+EOF
+run "$QIB" run "$tmp/img.yaml" --out "$tmp/i" -i ct="$d/p1/ct.nii.gz" -q
+is_rc 0 "a run writing a .nii.gz"
+# regz LEVEL [EXTRA]: recompress the image output (with EXTRA bytes appended
+# to its data) and put the new file's SHA-256 in the record.
+regz() {
+    python3 - "$tmp/i" "$1" "${2:-}" <<'PY'
+import gzip, hashlib, json, sys
+d, level, extra = sys.argv[1], int(sys.argv[2]), sys.argv[3].encode()
+raw = gzip.decompress(open(d + "/copy.nii.gz", "rb").read()) + extra
+z = gzip.compress(raw, compresslevel=level, mtime=0)
+open(d + "/copy.nii.gz", "wb").write(z)
+j = json.load(open(d + "/provenance.json"))
+for f in j["files"]:
+    if f["path"] == "copy.nii.gz":
+        f["sha256"] = hashlib.sha256(z).hexdigest()
+json.dump(j, open(d + "/provenance.json", "w"))
+PY
+}
+regz 9
+run "$QIB" reproduce "$tmp/i/provenance.json" --out "$tmp/r5" -q
+is_rc 0 "recompressed image output: reproduced"
+has "copy.nii.gz: the same data, compressed to other bytes" "says the data are the same"
+has "reproduced: 0 outputs bit-identical, 1 the same once decompressed" "the verdict counts it"
+regz 6 extra
+run "$QIB" reproduce "$tmp/i/provenance.json" --out "$tmp/r6" -q
+is_rc 1 "image output with other data"
+has "and so does its decompressed data" "says the data differ"
+
 run "$QIB" reproduce "$tmp/nothing.json"
 is_rc 2 "no such record"
 printf '{"x": 1}\n' > "$tmp/x.json"
