@@ -60,8 +60,8 @@ static const struct qib_param params[] = {
      .choices = deflaters,
      .def = "zlib",
      .help = "compressor for .nii.gz: zlib (the same image always gives the same bytes) or "
-             "isal (ISA-L igzip, several times faster; its level 1 and 2 output can differ "
-             "between runs, so output digests may not repeat)"},
+             "isal (ISA-L igzip, several times faster; its bytes can differ between runs and "
+             "between CPUs, so output digests may not repeat)"},
     {.name = NULL},
 };
 
