@@ -112,14 +112,27 @@ static long mirror(long i, long n)
 /* ---- sampling ---- */
 
 struct job {
-    const double *src; /* image values or spline coefficients */
+    /* image values or spline coefficients: doubles, or floats when every
+     * source value is exact in single precision (then half the memory and
+     * the same results, as each value is widened before use) */
+    const double *sd;
+    const float *sf;
     size_t d[3];
     double m[12];      /* output index -> source continuous index (3x4) */
     size_t od[3];
     enum qib_interp method;
     unsigned flags;
-    double *dst;       /* output, od[0]*od[1]*od[2] */
+    /* output, od[0]*od[1]*od[2]: doubles, or floats (rounded first with
+     * QIB_RESAMPLE_ROUND) */
+    double *dst;
+    float *dstf;
 };
+
+/* Source value @p i. */
+static inline double at(const struct job *j, size_t i)
+{
+    return j->sf ? (double)j->sf[i] : j->sd[i];
+}
 
 static double clampd(double x, double hi)
 {
@@ -134,12 +147,11 @@ static double sample(const struct job *j, const double p[3])
         q[a] = clampd(p[a], (double)(n[a] - 1));
     if (j->flags & QIB_RESAMPLE_INPLANE)
         q[2] = floor(q[2] + 0.5);
-    const double *s = j->src;
     if (j->method == QIB_INTERP_NEAREST) {
         size_t i[3];
         for (int a = 0; a < 3; a++)
             i[a] = (size_t)floor(q[a] + 0.5);
-        return s[i[0] + j->d[0] * (i[1] + j->d[1] * i[2])];
+        return at(j, i[0] + j->d[0] * (i[1] + j->d[1] * i[2]));
     }
     int axes = (j->flags & QIB_RESAMPLE_INPLANE) ? 2 : 3;
     if (j->method == QIB_INTERP_LINEAR) {
@@ -165,7 +177,7 @@ static double sample(const struct job *j, const double p[3])
                     ii[a] = n[a] - 1;
             }
             if (w != 0)
-                v += w * s[(size_t)ii[0] + j->d[0] * ((size_t)ii[1] + j->d[1] * (size_t)ii[2])];
+                v += w * at(j, (size_t)ii[0] + j->d[0] * ((size_t)ii[1] + j->d[1] * (size_t)ii[2]));
         }
         return v;
     }
@@ -190,7 +202,7 @@ static double sample(const struct job *j, const double p[3])
             for (int x = 0; x < 4; x++) {
                 long ix = mirror(b[0] + x, n[0]);
                 v += wz * w[1][y] * w[0][x] *
-                     s[(size_t)ix + j->d[0] * ((size_t)iy + j->d[1] * (size_t)iz)];
+                     j->sd[(size_t)ix + j->d[0] * ((size_t)iy + j->d[1] * (size_t)iz)];
             }
         }
     }
@@ -208,7 +220,12 @@ static void run_slices(void *arg, size_t block, size_t begin, size_t end)
                 for (int r = 0; r < 3; r++)
                     p[r] = j->m[4 * r] * (double)x + j->m[4 * r + 1] * (double)y +
                            j->m[4 * r + 2] * (double)z + j->m[4 * r + 3];
-                j->dst[x + j->od[0] * (y + j->od[1] * z)] = sample(j, p);
+                size_t o = x + j->od[0] * (y + j->od[1] * z);
+                double v = sample(j, p);
+                if (j->dstf)
+                    j->dstf[o] = (float)((j->flags & QIB_RESAMPLE_ROUND) ? round(v) : v);
+                else
+                    j->dst[o] = (j->flags & QIB_RESAMPLE_ROUND) ? round(v) : v;
             }
 }
 
@@ -238,17 +255,49 @@ static int interpolate(struct job *j, qib_pool *pool)
 {
     size_t n = j->d[0] * j->d[1] * j->d[2];
     double *coef = NULL;
+    const double *sd = j->sd;
+    const float *sf = j->sf;
     if (j->method == QIB_INTERP_CUBIC) {
         coef = malloc(n * sizeof *coef);
         if (!coef)
             return QIB_ENOMEM;
-        memcpy(coef, j->src, n * sizeof *coef);
+        for (size_t i = 0; i < n; i++)
+            coef[i] = at(j, i);
         prefilter(coef, j->d, (j->flags & QIB_RESAMPLE_INPLANE) ? 2 : 3);
-        j->src = coef;
+        j->sd = coef;
+        j->sf = NULL;
     }
     int rc = qib_parallel_for(pool, j->od[2], 1, run_slices, j);
+    j->sd = sd;
+    j->sf = sf;
     free(coef);
     return rc;
+}
+
+/* The first @p n voxels of @p v as floats when each is exact in single
+ * precision (8- and 16-bit integers, f32); NULL otherwise or on out of
+ * memory (*oom set). */
+static float *exact_floats(const qib_volume *v, size_t n, int *oom)
+{
+    const void *d = qib_volume_data(v);
+    enum qib_dtype t = qib_volume_dtype(v);
+    *oom = 0;
+    if (t != QIB_U8 && t != QIB_I8 && t != QIB_U16 && t != QIB_I16 && t != QIB_F32)
+        return NULL;
+    float *f = malloc((n ? n : 1) * sizeof *f);
+    if (!f) {
+        *oom = 1;
+        return NULL;
+    }
+    for (size_t i = 0; i < n; i++)
+        switch (t) {
+        case QIB_U8: f[i] = ((const uint8_t *)d)[i]; break;
+        case QIB_I8: f[i] = ((const int8_t *)d)[i]; break;
+        case QIB_U16: f[i] = ((const uint16_t *)d)[i]; break;
+        case QIB_I16: f[i] = ((const int16_t *)d)[i]; break;
+        default: f[i] = ((const float *)d)[i]; break;
+        }
+    return f;
 }
 
 int qib_resample(const qib_volume *v, const struct qib_geom *g, enum qib_interp method,
@@ -261,10 +310,9 @@ int qib_resample(const qib_volume *v, const struct qib_geom *g, enum qib_interp 
     struct qib_geom go = *g;
     go.ndim = 3;
     go.dims[3] = 1;
-    size_t nin, nout;
+    size_t nout;
     if (qib_geom_check(&go, NULL, 0) != QIB_OK || qib_geom_nvox(&go, &nout) != QIB_OK)
         return QIB_EGEOMETRY;
-    nin = qib_volume_nvox(v);
     size_t nf = qib_geom_frame_nvox(gi);
     struct job j;
     memset(&j, 0, sizeof j);
@@ -275,51 +323,74 @@ int qib_resample(const qib_volume *v, const struct qib_geom *g, enum qib_interp 
     int rc = index_map(gi, &go, j.m);
     if (rc != QIB_OK)
         return rc;
-    double *src = malloc(nin * sizeof *src), *dst = malloc(nout * sizeof *dst);
-    if (!src || !dst) {
-        free(src), free(dst);
-        return QIB_ENOMEM;
-    }
-    qib_volume_to_f64(v, src);
-    j.dst = dst;
     qib_volume *o = NULL;
+    float *srcf = NULL;
+    double *src = NULL, *dst = NULL;
+    int oom = 0;
     if (!qib_volume_is_mask(v)) {
-        j.src = src;
-        rc = interpolate(&j, pool);
-        enum qib_dtype t = qib_volume_dtype(v) == QIB_F64 ? QIB_F64 : QIB_F32;
-        if (rc == QIB_OK)
-            rc = qib_volume_new_uninit(t, &go, &o);
-        if (rc == QIB_OK) {
-            void *d = qib_volume_data_mut(o);
-            for (size_t i = 0; i < nout; i++) {
-                double x = (flags & QIB_RESAMPLE_ROUND) ? round(dst[i]) : dst[i];
-                if (t == QIB_F64)
-                    ((double *)d)[i] = x;
-                else
-                    ((float *)d)[i] = (float)x;
+        /* Read the first frame once, as floats when that is exact. */
+        srcf = exact_floats(v, nf, &oom);
+        if (!srcf && !oom) {
+            double *all = malloc(qib_volume_nvox(v) * sizeof *all);
+            if (all) {
+                qib_volume_to_f64(v, all);
+                src = all;
             }
         }
+        if (!srcf && !src) {
+            rc = QIB_ENOMEM;
+            goto done;
+        }
+        j.sf = srcf;
+        j.sd = src;
+        enum qib_dtype t = qib_volume_dtype(v) == QIB_F64 ? QIB_F64 : QIB_F32;
+        rc = qib_volume_new_uninit(t, &go, &o);
+        if (rc != QIB_OK)
+            goto done;
+        /* straight into the new volume */
+        if (t == QIB_F64)
+            j.dst = qib_volume_data_mut(o);
+        else
+            j.dstf = qib_volume_data_mut(o);
+        rc = interpolate(&j, pool);
     } else {
+        const uint8_t *labels = qib_volume_data(v);
         rc = qib_mask_new(&go, &o);
         uint8_t *lab = rc == QIB_OK ? qib_volume_data_mut(o) : NULL;
         if (rc == QIB_OK && method == QIB_INTERP_NEAREST) {
-            j.src = src;
+            /* labels as floats in, as floats out: exact */
+            srcf = exact_floats(v, nf, &oom);
+            float *lf = malloc((nout ? nout : 1) * sizeof *lf);
+            if (!srcf || !lf) {
+                free(lf);
+                rc = QIB_ENOMEM;
+                goto done;
+            }
+            j.sf = srcf;
+            j.dstf = lf;
+            j.flags &= ~QIB_RESAMPLE_ROUND;
             rc = interpolate(&j, pool);
             for (size_t i = 0; rc == QIB_OK && i < nout; i++)
-                lab[i] = (uint8_t)dst[i];
+                lab[i] = (uint8_t)lf[i];
+            free(lf);
         } else if (rc == QIB_OK) {
             int present[256] = {0};
             for (size_t i = 0; i < nf; i++)
-                present[(uint8_t)src[i]] = 1;
-            double *ind = malloc(nf * sizeof *ind), *best = calloc(nout, sizeof *best);
-            if (!ind || !best)
+                present[labels[i]] = 1;
+            /* each label's indicator (0 or 1: exact as a float) */
+            srcf = malloc((nf ? nf : 1) * sizeof *srcf);
+            dst = malloc((nout ? nout : 1) * sizeof *dst);
+            double *best = calloc(nout ? nout : 1, sizeof *best);
+            if (!srcf || !dst || !best)
                 rc = QIB_ENOMEM;
+            j.sf = srcf;
+            j.dst = dst;
+            j.flags &= ~QIB_RESAMPLE_ROUND;
             for (int l = 1; l < 256 && rc == QIB_OK; l++) {
                 if (!present[l])
                     continue;
                 for (size_t i = 0; i < nf; i++)
-                    ind[i] = (uint8_t)src[i] == l;
-                j.src = ind;
+                    srcf[i] = labels[i] == l;
                 rc = interpolate(&j, pool);
                 /* The threshold is compared after rounding to single
                  * precision's neighbourhood: 0.4999999 from a sum of weights
@@ -330,7 +401,7 @@ int qib_resample(const qib_volume *v, const struct qib_geom *g, enum qib_interp 
                         lab[i] = (uint8_t)l;
                     }
             }
-            free(ind), free(best);
+            free(best);
         }
     }
     if (rc == QIB_OK) {
@@ -342,7 +413,8 @@ int qib_resample(const qib_volume *v, const struct qib_geom *g, enum qib_interp 
                 qib_meta_set(m, key, val, from);
         }
     }
-    free(src), free(dst);
+done:
+    free(srcf), free(src), free(dst);
     if (rc != QIB_OK) {
         qib_volume_unref(&o);
         return rc;
