@@ -40,7 +40,10 @@ int qib_resample_grid(const struct qib_geom *in, const double spacing[3], struct
  * QIB_RESAMPLE_ROUND the values are rounded.  A mask (qib_volume_is_mask)
  * gives a mask: each label's indicator is interpolated and a voxel takes the
  * label whose value is highest and at least @p threshold (nearest keeps
- * labels as they are).  @p pool may be NULL.  Transfer full. */
+ * labels as they are).  @p pool may be NULL.  Memory beyond the result: a
+ * copy of the first frame, in single precision when every value is exact
+ * there (8- and 16-bit integers, f32), else in double (plus a double copy
+ * for the cubic coefficients).  Transfer full. */
 int qib_resample(const qib_volume *v, const struct qib_geom *g, enum qib_interp method,
                  unsigned flags, double threshold, qib_pool *pool, qib_volume **out);
 
