@@ -2680,8 +2680,9 @@ static void reproduce_usage(FILE *f)
             "the original CSV table sits beside PROVENANCE.json, the values that changed\n"
             "are listed per column with the largest absolute and relative difference;\n"
             "a .gz output whose original sits there is compared decompressed, and the\n"
-            "same data compressed to other bytes counts as reproduced; differing qib\n"
-            "or plugin versions are named.\n"
+            "same data compressed to other bytes counts as reproduced; for a NIfTI\n"
+            "image the number of changed voxels and the largest difference are given;\n"
+            "differing qib or plugin versions are named.\n"
             "\n"
             "  -o, --out DIR        where to run (default: a new directory in $TMPDIR\n"
             "                       or /tmp, kept and named)\n"
@@ -2860,6 +2861,94 @@ done:
     free(ba);
     free(bb);
     return res;
+}
+
+/* Whether @p path names a NIfTI file (.nii or .nii.gz). */
+static int has_nifti_suffix(const char *s)
+{
+    size_t n = strlen(s);
+    return (n > 4 && strcasecmp(s + n - 4, ".nii") == 0) ||
+           (n > 7 && strcasecmp(s + n - 7, ".nii.gz") == 0);
+}
+
+/* A NIfTI file read by read.nifti through the harness; NULL with the reason
+ * printed. */
+static qib_harness *read_image(const char *name, const char *path)
+{
+    qib_harness *h = NULL;
+    char err[512];
+    if (qib_harness_new("read.nifti", &h, err, sizeof err) != QIB_OK) {
+        printf("  %s: cannot compare the voxels: %s\n", name, err);
+        return NULL;
+    }
+    if (qib_harness_set_param(h, "path", path) != QIB_OK || qib_harness_run(h) != QIB_OK ||
+        !qib_harness_out_volume(h, "image")) {
+        printf("  %s: cannot compare the voxels: %s\n", name, qib_harness_error(h));
+        qib_harness_free(&h);
+    }
+    return h;
+}
+
+/* Compare two NIfTI images voxel by voxel; prints what changed. */
+static void compare_images(const char *name, const char *oldp, const char *newp)
+{
+    qib_harness *ha = read_image(name, oldp), *hb = ha ? read_image(name, newp) : NULL;
+    if (!ha || !hb) {
+        qib_harness_free(&ha);
+        return;
+    }
+    const qib_volume *a = qib_harness_out_volume(ha, "image"), *b = qib_harness_out_volume(hb, "image");
+    const struct qib_geom *ga = qib_volume_geom(a), *gb = qib_volume_geom(b);
+    int same_dims = ga->ndim == gb->ndim;
+    for (int k = 0; k < 4; k++)
+        same_dims = same_dims && ga->dims[k] == gb->dims[k];
+    if (!same_dims) {
+        printf("  %s: the grid differs: %zux%zux%zux%zu voxels, now %zux%zux%zux%zu\n", name,
+               ga->dims[0], ga->dims[1], ga->dims[2], ga->dims[3], gb->dims[0], gb->dims[1],
+               gb->dims[2], gb->dims[3]);
+        goto done;
+    }
+    double dg = 0;
+    for (int k = 0; k < 3; k++) {
+        dg = fmax(dg, fabs(ga->spacing[k] - gb->spacing[k]));
+        dg = fmax(dg, fabs(ga->origin[k] - gb->origin[k]));
+    }
+    for (int k = 0; k < 9; k++)
+        dg = fmax(dg, fabs(ga->dir[k] - gb->dir[k]));
+    if (dg > 0)
+        printf("  %s: the geometry differs (spacing, origin or direction by up to %.6g)\n", name, dg);
+    if (qib_volume_dtype(a) != qib_volume_dtype(b))
+        printf("  %s: the voxel type was %s, now %s\n", name, qib_dtype_name(qib_volume_dtype(a)),
+               qib_dtype_name(qib_volume_dtype(b)));
+    size_t n = qib_volume_nvox(a), nchanged = 0, at = 0;
+    double maxabs = -1, was = 0, now = 0;
+    for (size_t i = 0; i < n; i++) {
+        double x = qib_volume_get(a, i), y = qib_volume_get(b, i);
+        if (x == y || (isnan(x) && isnan(y)))
+            continue;
+        nchanged++;
+        double d = isnan(x) || isnan(y) ? INFINITY : fabs(y - x);
+        if (d > maxabs) {
+            maxabs = d;
+            was = x;
+            now = y;
+            at = i;
+        }
+    }
+    if (!nchanged) {
+        printf("  %s: every voxel value is the same\n", name);
+        goto done;
+    }
+    size_t nx = ga->dims[0], ny = ga->dims[1], nz = ga->dims[2] ? ga->dims[2] : 1;
+    printf("  %s: %zu of %zu voxels changed; largest |difference| %.6g (%.6g -> %.6g at voxel "
+           "%zu,%zu,%zu", name, nchanged, n, maxabs, was, now, at % nx, at / nx % ny,
+           at / (nx * ny) % nz);
+    if (ga->ndim > 3)
+        printf(",%zu", at / (nx * ny * nz));
+    printf(")\n");
+done:
+    qib_harness_free(&ha);
+    qib_harness_free(&hb);
 }
 
 /* Name differing qib and plugin versions between two records. */
@@ -3114,7 +3203,9 @@ int qib__cmd_reproduce(int argc, char **argv)
         }
         if (orig && has_csv_suffix(path))
             compare_tables(path, a, b2);
-        else if (has_csv_suffix(path))
+        else if (orig && has_nifti_suffix(path))
+            compare_images(path, a, b2);
+        else if (has_csv_suffix(path) || has_nifti_suffix(path))
             printf("  (the original %s is not beside the record, or changed: values not compared)\n",
                    path);
         free(a);

@@ -115,6 +115,26 @@ regz 6 extra
 run "$QIB" reproduce "$tmp/i/provenance.json" --out "$tmp/r6" -q
 is_rc 1 "image output with other data"
 has "and so does its decompressed data" "says the data differ"
+# One voxel changed by +7 (as a new plugin version might): which, and by
+# how much.
+python3 - "$tmp/i" <<'PY'
+import gzip, hashlib, json, struct, sys
+d = sys.argv[1]
+raw = bytearray(gzip.decompress(open(d + "/copy.nii.gz", "rb").read())[:352 + 2 * 16 * 16 * 8])
+k = 352 + 2 * 100
+struct.pack_into("<h", raw, k, struct.unpack_from("<h", raw, k)[0] + 7)
+z = gzip.compress(bytes(raw), mtime=0)
+open(d + "/copy.nii.gz", "wb").write(z)
+j = json.load(open(d + "/provenance.json"))
+for f in j["files"]:
+    if f["path"] == "copy.nii.gz":
+        f["sha256"] = hashlib.sha256(z).hexdigest()
+json.dump(j, open(d + "/provenance.json", "w"))
+PY
+run "$QIB" reproduce "$tmp/i/provenance.json" --out "$tmp/r7" -q
+is_rc 1 "image output with one voxel changed"
+has "copy.nii.gz: 1 of 2048 voxels changed; largest |difference| 7 (" "the count and the size of the change"
+has " at voxel 4,6,0)" "and where"
 
 run "$QIB" reproduce "$tmp/nothing.json"
 is_rc 2 "no such record"
