@@ -43,6 +43,10 @@ TESTS += t/t0730-rtstruct
 t_t0730_rtstruct_SOURCES = t/t0730-rtstruct.c t/t0700-dicom-util.h
 t_t0730_rtstruct_LDADD = $(test_libs) $(LIBM)
 
+# The fuzz target run by libFuzzer for QIB_FUZZ_SECONDS (CI), else skipped.
+TESTS += t/t0741-dicom-fuzz-run.sh
+EXTRA_DIST += t/t0741-dicom-fuzz-run.sh
+
 # The fuzz target's corpus, replayed through the fuzz function.
 check_PROGRAMS += t/t0740-dicom-fuzz-corpus
 TESTS += t/t0740-dicom-fuzz-corpus
