@@ -16,6 +16,10 @@
 #define QIB_EXIT_USAGE 2
 #define QIB_EXIT_INTR 130
 
+/** Whether @p s ends in @p suf (ASCII case ignored) with something before
+ * it: file kinds by name (".nii.gz", ".csv"). */
+int qib__has_suffix(const char *s, const char *suf);
+
 /** `qib plugins`: list loaded plugins and refused modules. */
 int qib__cmd_plugins(int argc, char **argv);
 

@@ -2407,12 +2407,6 @@ static int file_has_units_row(const struct qib__jv *prov, const struct qib__jv *
     return 0;
 }
 
-static int has_csv_suffix(const char *s)
-{
-    size_t n = strlen(s);
-    return n > 4 && strcasecmp(s + n - 4, ".csv") == 0;
-}
-
 int qib__cmd_gather(int argc, char **argv)
 {
     const char *dir = NULL;
@@ -2506,7 +2500,7 @@ int qib__cmd_gather(int argc, char **argv)
         for (size_t f = 0; files && files->type == QIB__JARR && f < files->n; f++) {
             const char *rel = qib__jv_str(&files->items[f], "path");
             const char *sha = qib__jv_str(&files->items[f], "sha256");
-            if (!rel || !has_csv_suffix(rel))
+            if (!rel || !qib__has_suffix(rel, ".csv"))
                 continue;
             char *path = xasprintf("%s/cases/%s/%s", dir, ids[i], rel);
             char hex[65];
@@ -2817,13 +2811,6 @@ done:
     qib__csv_free(&b);
 }
 
-/* Whether @p path ends in ".gz" (case-insensitive). */
-static int has_gz_suffix(const char *s)
-{
-    size_t n = strlen(s);
-    return n > 3 && strcasecmp(s + n - 3, ".gz") == 0;
-}
-
 /* 1 when the gzip files @p a and @p b decompress to the same bytes, 0 when
  * they do not, -1 when either cannot be read as gzip (with @p why set). */
 static int same_gunzipped(const char *a, const char *b, const char **why)
@@ -2861,14 +2848,6 @@ done:
     free(ba);
     free(bb);
     return res;
-}
-
-/* Whether @p path names a NIfTI file (.nii or .nii.gz). */
-static int has_nifti_suffix(const char *s)
-{
-    size_t n = strlen(s);
-    return (n > 4 && strcasecmp(s + n - 4, ".nii") == 0) ||
-           (n > 7 && strcasecmp(s + n - 7, ".nii.gz") == 0);
 }
 
 /* A NIfTI file read by read.nifti through the harness; NULL with the reason
@@ -3181,33 +3160,31 @@ int qib__cmd_reproduce(int argc, char **argv)
         char *a = xasprintf("%s%s", olddir, path), *b2 = xasprintf("%s/%s", out, path);
         char ah[65];
         const int orig = a && b2 && qib_sha256_file(a, ah) == QIB_OK && strcmp(ah, sha) == 0;
-        if (orig && has_gz_suffix(path)) {
-            /* Another compressor, or another zlib, may write the same data
-             * as other bytes: compare what the files hold. */
-            const char *why;
-            int same = same_gunzipped(a, b2, &why);
-            if (same == 1) {
-                printf("%s: the same data, compressed to other bytes (SHA-256 %.12s..., was "
-                       "%.12s...)\n", path, nsha, sha);
-                ndiff--;
-                nrepacked++;
-                free(a);
-                free(b2);
-                continue;
-            }
-            printf("%s: differs (SHA-256 %.12s..., was %.12s...)\n", path, nsha, sha);
-            printf(same == 0 ? "  and so does its decompressed data\n"
-                             : "  (cannot compare the decompressed data: %s)\n", why);
+        const int gz = qib__has_suffix(path, ".gz"), csv = qib__has_suffix(path, ".csv");
+        const int nii = qib__has_suffix(path, ".nii") || qib__has_suffix(path, ".nii.gz");
+        /* Another compressor, or another zlib, may write the same data as
+         * other bytes: compare what the files hold. */
+        const char *why = "";
+        const int same = orig && gz ? same_gunzipped(a, b2, &why) : -2;
+        if (same == 1) {
+            printf("%s: the same data, compressed to other bytes (SHA-256 %.12s..., was "
+                   "%.12s...)\n", path, nsha, sha);
+            ndiff--;
+            nrepacked++;
         } else {
             printf("%s: differs (SHA-256 %.12s..., was %.12s...)\n", path, nsha, sha);
+            if (same == 0)
+                printf("  and so does its decompressed data\n");
+            else if (same == -1)
+                printf("  (cannot compare the decompressed data: %s)\n", why);
+            if (orig && csv)
+                compare_tables(path, a, b2);
+            else if (orig && nii)
+                compare_images(path, a, b2);
+            else if (csv || nii)
+                printf("  (the original %s is not beside the record, or changed: values not "
+                       "compared)\n", path);
         }
-        if (orig && has_csv_suffix(path))
-            compare_tables(path, a, b2);
-        else if (orig && has_nifti_suffix(path))
-            compare_images(path, a, b2);
-        else if (has_csv_suffix(path) || has_nifti_suffix(path))
-            printf("  (the original %s is not beside the record, or changed: values not compared)\n",
-                   path);
         free(a);
         free(b2);
     }

@@ -414,7 +414,7 @@ static void info_usage(FILE *f)
             "Exit status: 0 success, 1 a file could not be read, 2 usage error.\n");
 }
 
-static int has_suffix(const char *s, const char *suf)
+int qib__has_suffix(const char *s, const char *suf)
 {
     size_t n = strlen(s), m = strlen(suf);
     return n > m && strcasecmp(s + n - m, suf) == 0;
@@ -492,8 +492,8 @@ static int info_one(const char *file, const struct qib__registry *reg)
                     "(read.dicom) is installed\n", file);
             return QIB_EXIT_FAIL;
         }
-    } else if (has_suffix(file, ".nii") || has_suffix(file, ".nii.gz") || has_suffix(file, ".hdr") ||
-               has_suffix(file, ".img")) {
+    } else if (qib__has_suffix(file, ".nii") || qib__has_suffix(file, ".nii.gz") ||
+               qib__has_suffix(file, ".hdr") || qib__has_suffix(file, ".img")) {
         plugin = "read.nifti";
     } else {
         fprintf(stderr, "qib info: %s: unknown file type; qib info reads .nii, .nii.gz, .hdr "

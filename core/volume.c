@@ -261,6 +261,28 @@ double qib_volume_get(const qib_volume *v, size_t i)
     return NAN;
 }
 
+double qib_volume_offset_mean(const qib_volume *v, size_t centre,
+                              const struct qib_voxel_offset *off, size_t n)
+{
+    const struct qib_geom *g = qib_volume_geom(v);
+    const size_t nx = g->dims[0], ny = g->dims[1], nz = g->dims[2] ? g->dims[2] : 1;
+    const ptrdiff_t i = (ptrdiff_t)(centre % nx), j = (ptrdiff_t)(centre / nx % ny),
+                    k = (ptrdiff_t)(centre / nx / ny);
+    double s = 0;
+    size_t cnt = 0;
+    for (size_t o = 0; o < n; o++) {
+        ptrdiff_t x = i + off[o].d[0], y = j + off[o].d[1], z = k + off[o].d[2];
+        if (x < 0 || y < 0 || z < 0 || (size_t)x >= nx || (size_t)y >= ny || (size_t)z >= nz)
+            continue;
+        double val = qib_volume_get(v, ((size_t)z * ny + (size_t)y) * nx + (size_t)x);
+        if (isnan(val))
+            continue;
+        s += val;
+        cnt++;
+    }
+    return cnt ? s / (double)cnt : NAN;
+}
+
 void qib_volume_to_f64(const qib_volume *v, double *dst)
 {
     qib_volume_get_range(v, 0, v->nvox, dst);

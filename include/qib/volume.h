@@ -108,6 +108,14 @@ double qib_volume_get(const qib_volume *v, size_t i);
 /** Copy every voxel into @p dst as doubles (qib_volume_nvox values). */
 void qib_volume_to_f64(const qib_volume *v, double *dst);
 
+/** The mean of the first frame's voxels at voxel @p centre (a linear index
+ * into that frame) plus each of the @p n offsets @p off (as qib_geom_ball
+ * gives them), summed in the offsets' order: voxels outside the image and
+ * NaN voxels are left out; NaN when none is left (the sphere means of
+ * SUVpeak and RCpeak). */
+double qib_volume_offset_mean(const qib_volume *v, size_t centre,
+                              const struct qib_voxel_offset *off, size_t n);
+
 /** Copy voxels [start, start + n) (linear indices) into @p dst as doubles:
  * for loops that work through a volume of any type in chunks. */
 void qib_volume_get_range(const qib_volume *v, size_t start, size_t n, double *dst);

@@ -152,23 +152,9 @@ static int measure(qib_step *step, const struct recovery *p, const qib_volume *i
     }
     /* SUVpeak: the highest mean of a peak sphere centred on a region voxel */
     for (size_t k = 0; k < m; k++) {
-        size_t i = lin[k];
-        ptrdiff_t x0 = (ptrdiff_t)(i % nx), y0 = (ptrdiff_t)(i / nx % ny),
-                  z0 = (ptrdiff_t)(i / nx / ny);
-        double ps = 0;
-        size_t pn = 0;
-        for (size_t o = 0; o < npk; o++) {
-            ptrdiff_t x = x0 + pk[o].d[0], y = y0 + pk[o].d[1], z = z0 + pk[o].d[2];
-            if (x < 0 || y < 0 || z < 0 || (size_t)x >= nx || (size_t)y >= ny || (size_t)z >= nz)
-                continue;
-            double v = qib_volume_get(img, ((size_t)z * ny + (size_t)y) * nx + (size_t)x);
-            if (isnan(v))
-                continue;
-            ps += v;
-            pn++;
-        }
-        if (pn && ps / (double)pn > peak)
-            peak = ps / (double)pn;
+        double pm = qib_volume_offset_mean(img, lin[k], pk, npk);
+        if (pm > peak)
+            peak = pm;
     }
     free(reg);
     free(lin);

@@ -87,7 +87,6 @@ static int sphere_offsets(qib_step *step, const struct qib_geom *g, double r,
 
 struct peaks {
     const qib_volume *img;
-    size_t nx, ny, nz;
     const struct qib_voxel_offset *off;
     size_t noff;
     const size_t *roi; /* linear indices of the ROI voxels */
@@ -98,26 +97,9 @@ static void peak_block(void *arg, size_t b, size_t begin, size_t end)
 {
     struct peaks *p = arg;
     (void)b;
-    for (size_t r = begin; r < end; r++) {
-        size_t idx = p->roi[r];
-        ptrdiff_t i = (ptrdiff_t)(idx % p->nx), j = (ptrdiff_t)(idx / p->nx % p->ny),
-                  k = (ptrdiff_t)(idx / p->nx / p->ny);
-        double s = 0;
-        size_t n = 0;
-        for (size_t o = 0; o < p->noff; o++) {
-            ptrdiff_t x = i + p->off[o].d[0], y = j + p->off[o].d[1], z = k + p->off[o].d[2];
-            /* voxels outside the image are not part of the sphere (IBSI) */
-            if (x < 0 || y < 0 || z < 0 || (size_t)x >= p->nx || (size_t)y >= p->ny ||
-                (size_t)z >= p->nz)
-                continue;
-            double v = qib_volume_get(p->img, ((size_t)z * p->ny + (size_t)y) * p->nx + (size_t)x);
-            if (isnan(v))
-                continue;
-            s += v;
-            n++;
-        }
-        p->mean[r] = n ? s / (double)n : NAN;
-    }
+    /* voxels outside the image are not part of the sphere (IBSI) */
+    for (size_t r = begin; r < end; r++)
+        p->mean[r] = qib_volume_offset_mean(p->img, p->roi[r], p->off, p->noff);
 }
 
 /* ---- the step ---- */
@@ -295,8 +277,7 @@ static int run(qib_step *step, void *priv)
                 roi[fill[m[i]]++] = i;
     }
     struct peaks pc = {
-        .img = img, .nx = g->dims[0], .ny = g->dims[1], .nz = g->dims[2],
-        .off = off, .noff = noff, .roi = roi, .mean = pk,
+        .img = img, .off = off, .noff = noff, .roi = roi, .mean = pk,
     };
     if ((rc = qib_parallel_for(qib_step_pool(step), total, PEAK_BLOCK, peak_block, &pc)))
         goto fail;
