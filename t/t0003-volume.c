@@ -4,6 +4,7 @@
 
 #include <float.h>
 #include <math.h>
+#include <stdlib.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -295,9 +296,40 @@ static void test_threads(void)
     qib_volume_unref(&v);
 }
 
+/* qib_volume_offset_mean on a 3x3x3 f32 volume holding 1..27 (voxel
+ * value = linear index + 1), with the 7 offsets of a 1 mm ball on 1 mm
+ * voxels (t0002 counts them): worked out by hand. */
+static void test_offset_mean(void)
+{
+    struct qib_geom g = geom3(3, 3, 3);
+    qib_volume *v;
+    qib_volume_new(QIB_F32, &g, &v);
+    float *d = qib_volume_data_mut(v);
+    for (int i = 0; i < 27; i++)
+        d[i] = (float)(i + 1);
+    struct qib_voxel_offset *o = NULL;
+    size_t n = 0;
+    is_int(qib_geom_ball(&g, 1, 1000, &o, &n), QIB_OK, "ball r = 1 mm for the sphere mean");
+    /* centre (1,1,1) = 14 and its six neighbours 13, 15, 11, 17, 5, 23 */
+    is_double(qib_volume_offset_mean(v, 13, o, n), 98.0 / 7, 1e-12,
+              "centre voxel: mean of 7 voxels = 98 / 7");
+    /* corner (0,0,0): only itself (1), +x (2), +y (4), +z (10) are inside */
+    is_double(qib_volume_offset_mean(v, 0, o, n), 17.0 / 4, 1e-12,
+              "corner voxel: the 3 offsets outside the image are left out: 17 / 4");
+    d[1] = NAN;
+    is_double(qib_volume_offset_mean(v, 0, o, n), 15.0 / 3, 1e-12,
+              "a NaN voxel is left out: 15 / 3");
+    const struct qib_voxel_offset left = {{-1, 0, 0}};
+    ok(isnan(qib_volume_offset_mean(v, 9, &left, 1)),
+       "no voxel left (the one offset falls off the image from (0,0,1)): NaN");
+    free(o);
+    qib_volume_unref(&v);
+}
+
 int main(void)
 {
     plan_lazy();
+    test_offset_mean();
     test_types();
     test_new();
     test_cow();
